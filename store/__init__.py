@@ -1,0 +1,184 @@
+"""The DuckDB store: the one place that owns the schema, migrations and connections.
+
+DuckDB allows one read-write process per file and one connection per process shared through
+cursors (RECIPES.md). So a process opens the file once (`Store`), every reader takes its own
+cursor, and every write goes through one lock and one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "yaad.duckdb"
+
+DATASET_TABLES: tuple[str, ...] = (
+    "programs",
+    "meetings",
+    "meeting_participants",
+    "partnerships",
+    "volunteers",
+    "trainings",
+    "budgets",
+    "clusters",
+    "locality_attributes",
+)
+
+
+class StoreLockedError(RuntimeError):
+    """Another process holds the database file (DuckDB allows one writer process)."""
+
+
+def default_db_path() -> Path:
+    """The embedded default database, overridable with YAAD_DB for tests and deployments."""
+    return Path(os.environ.get("YAAD_DB", DEFAULT_DB_PATH))
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+class Store:
+    """One open DuckDB database: cursors for readers, a lock and a transaction for writers."""
+
+    def __init__(self, path: str | Path | None = None, *, wait_seconds: float = 0.0) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.RLock()
+        self._con = self._connect(wait_seconds)
+        self.migrate()
+
+    def _connect(self, wait_seconds: float) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + wait_seconds
+        delay = 0.1
+        while True:
+            try:
+                return duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:
+                if not _is_lock_error(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreLockedError(
+                        f"מסד הנתונים {self.path} פתוח בתהליך אחר (למשל שרת הדשבורד). "
+                        f"/ The database {self.path} is held by another process."
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    # -- reading ---------------------------------------------------------------------------
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A private cursor for this thread or script run; never share one across threads."""
+        cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def query_df(self, sql: str, params: list | dict | None = None) -> pd.DataFrame:
+        """Run a read query on a fresh cursor and return a DataFrame."""
+        with self.cursor() as cur:
+            return cur.execute(sql, params or []).df()
+
+    def query_one(self, sql: str, params: list | dict | None = None):  # noqa: ANN201 - any scalar
+        """Run a read query and return the first column of the first row (or None)."""
+        with self.cursor() as cur:
+            row = cur.execute(sql, params or []).fetchone()
+        return None if row is None else row[0]
+
+    def data_version(self) -> int:
+        """A counter bumped by every committed write: the key for caches of derived results."""
+        return int(self.query_one("SELECT value FROM store_meta WHERE key = 'data_version'"))
+
+    # -- writing ---------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Serialised, all-or-nothing write; bumps the data version when it commits."""
+        with self._write_lock:
+            cur = self._con.cursor()
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                yield cur
+                cur.execute(
+                    "UPDATE store_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS VARCHAR) "
+                    "WHERE key = 'data_version'"
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                try:
+                    cur.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass
+                raise
+            finally:
+                cur.close()
+
+    # -- schema ----------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        """The highest migration applied to this file (0 for an empty file)."""
+        with self.cursor() as cur:
+            exists = cur.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+            ).fetchone()[0]
+            if not exists:
+                return 0
+            return int(cur.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0])
+
+    def migrate(self) -> list[int]:
+        """Apply the migrations this file lacks, each in its own transaction; returns their numbers."""
+        applied: list[int] = []
+        with self._write_lock:
+            cur = self._con.cursor()
+            try:
+                cur.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations "
+                    "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
+                )
+                done = {r[0] for r in cur.execute("SELECT version FROM schema_migrations").fetchall()}
+                for number, name, sql in available_migrations():
+                    if number in done:
+                        continue
+                    cur.execute("BEGIN TRANSACTION")
+                    try:
+                        cur.execute(sql)
+                        cur.execute(
+                            "INSERT INTO schema_migrations VALUES (?, ?, now())", [number, name]
+                        )
+                        cur.execute("COMMIT")
+                    except BaseException:
+                        cur.execute("ROLLBACK")
+                        raise
+                    applied.append(number)
+            finally:
+                cur.close()
+        return applied
+
+    def close(self) -> None:
+        """Release the file so another process may open it."""
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def available_migrations() -> list[tuple[int, str, str]]:
+    """(number, name, sql) for every file in migrations/, in order: NNN_name.sql."""
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        number = int(path.name.split("_", 1)[0])
+        found.append((number, path.stem, path.read_text(encoding="utf-8")))
+    return found
