@@ -34,7 +34,7 @@ def normalise_text(value: str) -> str:
 def header_key(value: object) -> str:
     """A matching key for headers and category spellings: case, quotes, punctuation and spaces folded."""
     text = normalise_text(str(value)).lower()
-    text = text.replace("₪", " ש\"ח ")
+    text = text.replace("₪", ' ש"ח ')
     text = re.sub(r"[\"'.,:;()\[\]{}*#/\\_\-–?!]", " ", text)
     return re.sub(r"\s+", " ", text).strip()
 

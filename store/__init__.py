@@ -152,9 +152,7 @@ class Store:
                     cur.execute("BEGIN TRANSACTION")
                     try:
                         cur.execute(sql)
-                        cur.execute(
-                            "INSERT INTO schema_migrations VALUES (?, ?, now())", [number, name]
-                        )
+                        cur.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [number, name])
                         cur.execute("COMMIT")
                     except BaseException:
                         cur.execute("ROLLBACK")

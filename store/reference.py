@@ -22,7 +22,9 @@ REGIONAL_COUNCIL_PREFIX = "מועצה אזורית "
 
 def read_reference(path: Path = REFERENCE_CSV) -> pd.DataFrame:
     """The CBS list as published (UTF-8 with BOM)."""
-    return pd.read_csv(path, encoding="utf-8-sig", dtype={"previous_names": str, "merged_locality_names": str})
+    return pd.read_csv(
+        path, encoding="utf-8-sig", dtype={"previous_names": str, "merged_locality_names": str}
+    )
 
 
 def authority_code_for(municipal_status_id: float | None, locality_code: int) -> int | None:
