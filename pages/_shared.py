@@ -1,0 +1,72 @@
+"""Streamlit glue shared by the pages: the store, language, strings and cached queries.
+
+Pages stay layout only; anything computed comes from metrics/, and results are cached against the
+store's data version so they are never stale after an upload or a rollback.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+import yaml
+
+from store import Store, default_db_path
+
+STRINGS_PATH = Path(__file__).with_name("strings.yaml")
+
+RTL_CSS = """
+<style>
+.stMain, [data-testid="stSidebar"] { direction: rtl; text-align: right; }
+[data-testid="stElementContainer"] { text-align: right; }
+[data-testid="stSelectboxVirtualDropdown"] { direction: rtl; }
+[data-testid="stPlotlyChart"] { direction: ltr; }
+html, body, .stMain, [data-testid="stSidebar"] {
+  font-family: "Noto Sans Hebrew", "DejaVu Sans", Arial, sans-serif;
+}
+</style>
+"""
+
+
+@cache
+def _strings() -> dict[str, dict[str, str]]:
+    return yaml.safe_load(STRINGS_PATH.read_text(encoding="utf-8"))
+
+
+def lang() -> str:
+    """The reader's language: Hebrew unless they switched."""
+    return st.session_state.get("lang", "he")
+
+
+def t(key: str, **kwargs: object) -> str:
+    """The user-facing string `key` in the reader's language."""
+    entry = _strings().get(key, {})
+    text = entry.get(lang()) or entry.get("he") or key
+    return text.format(**kwargs) if kwargs else text
+
+
+def apply_direction() -> None:
+    """Right-to-left layout for Hebrew (Streamlit has none built in: streamlit#552)."""
+    if lang() == "he":
+        st.html(RTL_CSS)
+
+
+@st.cache_resource(show_spinner=False)
+def get_store() -> Store:
+    """One store per server process; every script run takes its own cursor from it."""
+    return Store(default_db_path(), wait_seconds=10)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def attainment(data_version: int, year: int | None, as_of: str | None) -> pd.DataFrame:
+    """The tidy attainment frame, cached per data version (a write invalidates it)."""
+    from metrics.engine import attainment as compute
+
+    return compute(get_store(), year=year, as_of=as_of)
+
+
+def data_version() -> int:
+    """The store's current data version, read once per script run."""
+    return get_store().data_version()
