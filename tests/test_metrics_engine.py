@@ -1,0 +1,82 @@
+"""The attainment engine on a real DuckDB file: the tidy frame, no_data, pace, explain, source rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from metrics.engine import OUTPUT_COLUMNS, attainment, explain, source_rows
+from tests.metrics_fixtures import FILE_NAME, insert_rows
+
+BAT_YAM = 6200
+AFULA = 7700
+
+
+def _meetings(code: int, *dates: str, kind: str = "round_table") -> list[dict]:
+    return [
+        {"authority_code": code, "locality_code": code, "meeting_date": d, "meeting_type": kind}
+        for d in dates
+    ]
+
+
+@pytest.fixture
+def round_tables(store):
+    insert_rows(
+        store,
+        {
+            "meetings": _meetings(
+                BAT_YAM, "2024-02-01", "2024-05-01", "2024-09-01", "2025-03-01", "2025-03-01"
+            )
+            + _meetings(AFULA, "2025-01-10", kind="cluster"),
+            "trainings": [{"authority_code": AFULA, "training_date": "2023-05-05"}],
+        },
+    )
+    return store
+
+
+def test_round_table_meetings_tidy_frame(round_tables):
+    df = attainment(round_tables, as_of="2025-06-30", goals=["round_table_meetings"])
+    assert tuple(df.columns) == OUTPUT_COLUMNS
+    rows = {(r.locality_code, r.period): r for r in df.itertuples()}
+    # Periods run from the first year with any data (Afula's 2023 training) to the as-of year.
+    assert sorted(rows) == [(BAT_YAM, "2023"), (BAT_YAM, "2024"), (BAT_YAM, "2025"),
+                            (AFULA, "2023"), (AFULA, "2024"), (AFULA, "2025")]  # fmt: skip
+    closed = rows[(BAT_YAM, "2024")]
+    assert (closed.value, closed.target, closed.status, closed.locality_name) == (3, 3, "achieved", "בת ים")
+    # Two rows on one date are one meeting; half the year gone: 1 of round(3 × 0.496) = 1 expected.
+    running = rows[(BAT_YAM, "2025")]
+    assert (running.value, running.expected_by_now, running.status) == (1, 1, "on_track")
+    assert running.forecast == pytest.approx(1 / (181 / 365))
+    # Nothing sent: no_data, never zero. Other meeting types sent: zero, and missed/behind.
+    assert rows[(BAT_YAM, "2023")].status == "no_data" and rows[(BAT_YAM, "2023")].value != 0
+    assert rows[(AFULA, "2024")].status == "no_data"
+    assert (rows[(AFULA, "2025")].value, rows[(AFULA, "2025")].status) == (0, "at_risk")
+
+
+def test_periods_after_as_of_are_not_produced(round_tables):
+    df = attainment(round_tables, as_of=dt.date(2024, 3, 1), goals=["round_table_meetings"])
+    assert df["period"].max() == "2024"
+    assert attainment(round_tables, as_of="2024-03-01", year=2025).empty
+
+
+def test_year_and_locality_filters(round_tables):
+    df = attainment(round_tables, as_of="2025-06-30", year=2024, localities=["בת ים"])
+    assert set(df["locality_code"]) == {BAT_YAM} and set(df["period"].str[:4]) == {"2024"}
+    assert df["goal"].nunique() == 21
+
+
+def test_explain_is_the_sql_that_runs(round_tables):
+    sql = explain("round_table_meetings", as_of="2025-06-30")
+    assert "meeting_type = 'round_table'" in sql and "superseded_by IS NULL" in sql
+    direct = round_tables.query_df(sql)
+    engine = attainment(round_tables, as_of="2025-06-30", goals=["round_table_meetings"])
+    assert direct["value"].fillna(-1).tolist() == engine["value"].fillna(-1).tolist()
+
+
+def test_source_rows_trace_to_file_sheet_and_row(round_tables):
+    rows = source_rows(round_tables, "round_table_meetings", BAT_YAM, "2025")
+    assert len(rows) == 2
+    assert set(rows["file_name"]) == {FILE_NAME} and set(rows["sheet"]) == {"meetings"}
+    assert sorted(rows["source_row"]) == [5, 6]
+    assert not any("name" in c and c != "file_name" for c in rows.columns)
