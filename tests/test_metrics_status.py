@@ -76,7 +76,7 @@ def test_sql_rules_agree_with_python():
             closed=closed,
             elapsed=elapsed,
             days_left=days,
-        )  # fmt: skip
+        )
         for v, (op, lo, hi), pace, integer, (closed, elapsed, days) in grid
     ]
     frame = pd.DataFrame(rows).astype({"value": "float64", "target_low": "float64", "target_high": "float64"})
