@@ -1,0 +1,240 @@
+"""Cleaning and validating one recognised sheet: raw cells -> typed columns, resolved localities, problems.
+
+Works column by column on distinct values (values.convert_column), so the cost follows the
+variety of a sheet, not its length. Every problem is collected (lazy validation): the user gets
+the full list in one report, not the first error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ingest import values as V
+from ingest.localities import LocalityResolver, Resolution
+from ingest.problems import MASK, Problem, display_value
+from ingest.reading import RawSheet
+from ingest.registry import Column, Dataset, datasets, normalise_text
+from ingest.shape import Shape
+
+
+@dataclass
+class Context:
+    """What cleaning needs besides the sheet: file name, resolver, default locality, person-key secret."""
+
+    file: str
+    resolver: LocalityResolver
+    default_locality: Resolution | None
+    person_secret: bytes
+
+
+@dataclass
+class CleanSheet:
+    """A sheet's typed values: one array per dataset column, plus row numbers, validity and problems."""
+
+    dataset: Dataset
+    columns: dict[str, np.ndarray]
+    source_rows: np.ndarray
+    valid: np.ndarray
+    problems: list[Problem] = field(default_factory=list)
+    resolutions: dict[str, Resolution] = field(default_factory=dict)
+    skipped_totals: int = 0
+    present: frozenset[str] = frozenset()
+
+    def __len__(self) -> int:
+        return len(self.source_rows)
+
+    def has_column(self, name: str) -> bool:
+        """Whether the sheet had this column (as opposed to an all-empty placeholder)."""
+        return name in self.present
+
+
+def person_key(name: object, secret: bytes) -> str | None:
+    """A keyed hash of a participant's name: the same person gets the same key, the name is not kept."""
+    if V.is_blank(name):
+        return None
+    text = re.sub(r"[\"'.\-]", " ", normalise_text(str(name)).casefold())
+    text = " ".join(text.split())
+    return hmac.new(secret, text.encode("utf-8"), hashlib.sha256).hexdigest()[:24]
+
+
+def _converter(col: Column, ctx: Context) -> Callable[[object], V.Converted]:
+    match col.type:
+        case "text":
+            return V.clean_text
+        case "int":
+            return V.parse_int
+        case "number":
+            return V.parse_number
+        case "date":
+            return V.parse_date
+        case "bool":
+            return V.parse_bool
+        case "year":
+            return V.parse_year
+        case "period":
+            return V.parse_period
+        case "category":
+            return V.category_parser(col.categories or "")
+        case "person":
+            return lambda v: (person_key(v, ctx.person_secret), None)
+        case "locality":
+            return lambda v: _resolve(v, ctx)
+    raise ValueError(f"unknown column type {col.type}")
+
+
+def _resolve(value: object, ctx: Context) -> V.Converted:
+    if V.is_blank(value):
+        return None, None
+    res = ctx.resolver.resolve(value)
+    if res.ok:
+        return res, None
+    if res.locality_code is not None:
+        return None, (
+            f"היישוב '{value}' אינו שייך לאף רשות מקומית ברשימת הלמ\"ס",
+            f"locality '{value}' belongs to no local authority in the CBS list",
+        )
+    sugg = ", ".join(res.suggestions)
+    return res, (
+        f"היישוב '{value}' לא זוהה" + (f". אולי: {sugg}" if sugg else ""),
+        f"locality '{value}' was not recognised" + (f". Did you mean: {sugg}" if sugg else ""),
+    )
+
+
+def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
+    """Typed, validated columns of a recognised sheet (empty and totals rows dropped)."""
+    ds = datasets()[shape.dataset or ""]
+    h = shape.header_index or 0
+    data = raw.rows[h + 1 :]
+    first_excel_row = raw.first_row + h + 1
+    width = len(shape.headers)
+    if data and any(len(r) != width for r in data):
+        data = [list(r[:width]) + [None] * (width - len(r)) for r in data]
+    by_index = list(zip(*data, strict=True)) if data else [() for _ in range(width)]
+    n = len(data)
+    source_rows = np.arange(first_excel_row, first_excel_row + n, dtype=np.int64)
+
+    # Which rows carry data: not empty, not a totals row, not a repeated header row.
+    blank = np.ones(n, dtype=bool)
+    totals = np.zeros(n, dtype=bool)
+    for j in shape.mapping:
+        col_values = pd.Series(by_index[j], dtype=object)
+        codes, uniques = pd.factorize(col_values, use_na_sentinel=True)
+        is_blank = np.array([V.is_blank(u) for u in uniques] + [True], dtype=bool)
+        is_total = np.array([V.is_total_label(u) for u in uniques] + [False], dtype=bool)
+        header = shape.headers[j]
+        is_header = np.array([isinstance(u, str) and u.strip() == header for u in uniques] + [False])
+        blank &= is_blank[codes]
+        totals |= is_total[codes] | is_header[codes]
+    keep = ~blank & ~totals
+    skipped_totals = int((totals & ~blank).sum())
+    idx = np.flatnonzero(keep)
+    source_rows = source_rows[idx]
+
+    problems: list[Problem] = []
+    valid = np.ones(len(idx), dtype=bool)
+    columns: dict[str, np.ndarray] = {}
+    resolutions: dict[str, Resolution] = {}
+    for j, name in shape.mapping.items():
+        col = ds.column(name)
+        raw_values = np.asarray(by_index[j], dtype=object)[idx] if n else np.empty(0, dtype=object)
+        converted, errors = V.convert_column(raw_values, _converter(col, ctx))
+        if col.type == "locality":
+            for value in pd.unique(pd.Series(converted, dtype=object).dropna()):
+                resolutions[value.raw] = value
+            converted = np.array([r if (r is not None and r.ok) else None for r in converted], dtype=object)
+        columns[name] = converted
+        for i, (he, en) in errors.items():
+            valid[i] = False
+            shown = MASK if col.type == "person" else display_value(raw_values[i])
+            problems.append(
+                Problem(
+                    ctx.file,
+                    raw.name,
+                    int(source_rows[i]),
+                    shape.headers[j],
+                    shown,
+                    he,
+                    en,
+                    "error",
+                    j + raw.first_col,
+                )
+            )
+        if col.min is not None and col.type in ("int", "number"):
+            for i in np.flatnonzero([v is not None and v < col.min for v in converted]):
+                valid[i] = False
+                problems.append(
+                    Problem(
+                        ctx.file,
+                        raw.name,
+                        int(source_rows[i]),
+                        shape.headers[j],
+                        display_value(raw_values[i]),
+                        f"הערך חייב להיות {col.min:g} לפחות",
+                        f"the value must be at least {col.min:g}",
+                        "error",
+                        j + raw.first_col,
+                    )
+                )
+
+    header_of = {name: shape.headers[j] for j, name in shape.mapping.items()}
+    col_of = {name: j + raw.first_col for j, name in shape.mapping.items()}
+    m = len(idx)
+    present = set(shape.mapping.values())
+    if "locality" not in columns and any(c.type == "locality" for c in ds.columns):
+        loc_col = next(c for c in ds.columns if c.type == "locality")
+        if ctx.default_locality is not None and ctx.default_locality.ok:
+            columns["locality"] = np.array([ctx.default_locality] * m, dtype=object)
+            present.add("locality")
+            resolutions[ctx.default_locality.raw] = ctx.default_locality
+        elif loc_col.required and m:
+            problems.append(
+                Problem(
+                    ctx.file,
+                    raw.name,
+                    None,
+                    loc_col.he,
+                    None,
+                    "בגיליון אין עמודת יישוב: בחרו את היישוב שהקובץ שייך אליו (בדף ההעלאה, או --locality בשורת הפקודה).",
+                    "The sheet has no locality column: choose the locality the file belongs to "
+                    "(on the upload page, or --locality on the command line).",
+                )
+            )
+            valid[:] = False
+    for col in ds.columns:
+        if col.name not in columns:
+            columns[col.name] = np.full(m, None, dtype=object)
+        if not col.required or col.name not in header_of:
+            continue
+        values = columns[col.name]
+        for i in np.flatnonzero(pd.isna(pd.Series(values, dtype=object)).to_numpy() & valid):
+            # a value that failed conversion already has its own problem
+            valid[i] = False
+            problems.append(
+                Problem(
+                    ctx.file,
+                    raw.name,
+                    int(source_rows[i]),
+                    header_of[col.name],
+                    None,
+                    f"חסר ערך בעמודת החובה '{header_of[col.name]}'",
+                    f"required column '{header_of[col.name]}' is empty",
+                    "error",
+                    col_of[col.name],
+                )
+            )
+    return CleanSheet(
+        ds, columns, source_rows, valid, problems, resolutions, skipped_totals, frozenset(present)
+    )
+
+
+def cell_value(value: Any) -> Any:
+    """A converted value as stored: a Resolution becomes its authority code."""
+    return value.authority_code if isinstance(value, Resolution) else value

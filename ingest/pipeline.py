@@ -1,0 +1,424 @@
+"""The ingest pipeline: read -> recognise -> clean -> resolve -> validate (analyse), then commit.
+
+`analyse` writes nothing: it returns everything a user needs to decide (recognised sheets,
+column mapping, locality resolution, every problem, and what a commit would add, change and
+remove). `commit` writes one file as one batch through store.batches, all or nothing.
+Expected failures never raise: they become Problems and a "rejected" FileResult.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ingest.clean import CleanSheet, Context, clean_sheet
+from ingest.localities import LocalityResolver, Resolution
+from ingest.problems import MASK, Problem
+from ingest.reading import MAX_FILE_BYTES, ReadError, read_workbook
+from ingest.registry import datasets
+from ingest.shape import recognise
+from ingest.tables import build_tables, find_duplicates
+from store import Store
+from store.batches import BatchError, preview_diff, write_batch
+
+PREVIEW_ROWS = 20
+
+
+@dataclass
+class SheetAnalysis:
+    """One sheet: what it was recognised as, how its columns map, its rows and problems."""
+
+    sheet: str
+    dataset: str | None
+    reason_he: str = ""
+    reason_en: str = ""
+    header_row: int | None = None  # as the user sees it in Excel
+    mapping: dict[str, str] = field(default_factory=dict)  # source header -> column name
+    unmapped: list[str] = field(default_factory=list)
+    preview: pd.DataFrame = field(default_factory=pd.DataFrame)
+    localities: pd.DataFrame = field(default_factory=pd.DataFrame)
+    problems: list[Problem] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # store table -> valid rows
+    rows_total: int = 0
+    rows_valid: int = 0
+    skipped_totals: int = 0
+
+
+@dataclass
+class FileAnalysis:
+    """Everything `analyse` found in one file; nothing has been written."""
+
+    file: str
+    content_hash: str
+    format: str | None = None
+    sheets: list[SheetAnalysis] = field(default_factory=list)
+    file_problems: list[Problem] = field(default_factory=list)
+    diff: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def problems(self) -> list[Problem]:
+        """File-level problems, then every sheet's."""
+        return [*self.file_problems, *(p for s in self.sheets for p in s.problems)]
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Problems that block a load."""
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def readable(self) -> bool:
+        """False when the file itself was refused (nothing can be loaded, not even with skip-invalid)."""
+        return not any(p.is_error for p in self.file_problems)
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Valid rows of the whole file per store table (sheets of one dataset concatenated)."""
+        out: dict[str, list[pd.DataFrame]] = {}
+        for s in self.sheets:
+            for table, frame in s.tables.items():
+                out.setdefault(table, []).append(frame)
+        return {t: pd.concat(fs, ignore_index=True) if len(fs) > 1 else fs[0] for t, fs in out.items()}
+
+    @property
+    def datasets(self) -> dict[str, pd.DataFrame]:
+        """Cleaned rows per dataset name (the main table of each dataset)."""
+        return {t: f for t, f in self.tables.items() if t in datasets()}
+
+
+@dataclass
+class FileResult:
+    """The outcome of one file: loaded, unchanged or rejected, with counts and errors."""
+
+    file: str
+    status: str  # loaded | unchanged | rejected
+    batch_id: int | None = None
+    datasets: dict[str, dict] = field(default_factory=dict)
+    errors: list[dict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Loaded or unchanged: the CLI exits 0 only when every file is ok."""
+        return self.status in ("loaded", "unchanged")
+
+    def to_json(self) -> dict:
+        """The CLI's JSON object for this file."""
+        return {"file": self.file, "status": self.status, "datasets": self.datasets, "errors": self.errors}
+
+
+def person_secret(store: Store) -> bytes:
+    """The per-installation key for participant hashes (created by migration 010)."""
+    value = store.query_one("SELECT value FROM store_meta WHERE key = 'person_key_secret'")
+    return str(value).encode()
+
+
+def analyse(
+    data: bytes,
+    file_name: str,
+    store: Store,
+    *,
+    locality: str | None = None,
+    column_overrides: dict | None = None,
+    resolver: LocalityResolver | None = None,
+) -> FileAnalysis:
+    """Read, recognise, clean, resolve and validate a file, and preview its effect. Writes nothing.
+
+    `column_overrides` maps sheet name -> {source header -> column name, or None to ignore it};
+    the key "__dataset__" forces the sheet's dataset.
+    """
+    name = Path(file_name).name
+    analysis = FileAnalysis(name, hashlib.sha256(data).hexdigest())
+    try:
+        workbook = read_workbook(data, name)
+    except ReadError as exc:
+        analysis.file_problems.append(
+            Problem(name, exc.sheet, None, None, None, exc.message_he, exc.message_en)
+        )
+        return analysis
+    analysis.format = workbook.format
+    resolver = resolver or LocalityResolver.from_store(store)
+    default = None
+    if locality:
+        default = resolver.resolve(locality)
+        if not default.ok:
+            sugg = ", ".join(default.suggestions)
+            analysis.file_problems.append(
+                Problem(
+                    name,
+                    None,
+                    None,
+                    None,
+                    locality,
+                    f"היישוב שנבחר '{locality}' לא זוהה" + (f". אולי: {sugg}" if sugg else ""),
+                    f"The chosen locality '{locality}' was not recognised"
+                    + (f". Did you mean: {sugg}" if sugg else ""),
+                )
+            )
+            default = None
+        else:
+            default = Resolution(
+                locality,
+                *(
+                    getattr(default, f)
+                    for f in ("locality_code", "authority_code", "locality_name", "authority_name")
+                ),
+                "default",
+                100.0,
+            )
+    ctx = Context(name, resolver, default, person_secret(store))
+    overrides = column_overrides or {}
+    for raw in workbook.sheets:
+        analysis.sheets.append(_analyse_sheet(raw, ctx, overrides.get(raw.name)))
+    if not any(s.dataset for s in analysis.sheets):
+        analysis.file_problems.append(
+            Problem(
+                name,
+                None,
+                None,
+                None,
+                None,
+                f"לא זוהה אף גיליון נתונים בקובץ {name}. ודאו ששורת הכותרות כוללת עמודות כמו יישוב, תאריך, "
+                "שם התוכנית.",
+                f"No data sheet was recognised in {name}. Check that the header row has columns such as "
+                "Locality, Date, Program name.",
+            )
+        )
+        return analysis
+    tables = analysis.tables
+    if tables:
+        analysis.diff = preview_diff(store, tables, replace_rules())
+    return analysis
+
+
+def replace_rules() -> dict[str, str]:
+    """dataset -> how a newer sheet replaces stored rows (datasets.yaml `replace`)."""
+    return {name: ds.replace for name, ds in datasets().items()}
+
+
+def _analyse_sheet(raw, ctx: Context, overrides: dict | None) -> SheetAnalysis:  # noqa: ANN001
+    shape = recognise(raw.rows, raw.name, overrides)
+    if shape.dataset is None:
+        sheet = SheetAnalysis(raw.name, None, shape.reason_he, shape.reason_en)
+        if shape.header_index is not None:
+            sheet.header_row = raw.first_row + shape.header_index
+        sheet.problems.append(
+            Problem(
+                ctx.file,
+                raw.name,
+                sheet.header_row,
+                None,
+                None,
+                f"הגיליון '{raw.name}' לא נטען: {shape.reason_he}",
+                f"Sheet '{raw.name}' was not loaded: {shape.reason_en}",
+                "warning",
+            )
+        )
+        return sheet
+    clean = clean_sheet(raw, shape, ctx)
+    clean.problems.extend(find_duplicates(clean, ctx.file, raw.name))
+    sheet = SheetAnalysis(
+        raw.name,
+        shape.dataset,
+        header_row=raw.first_row + (shape.header_index or 0),
+        mapping={shape.headers[j]: col for j, col in shape.mapping.items()},
+        unmapped=shape.unmapped,
+        problems=clean.problems,
+        rows_total=len(clean),
+        rows_valid=int(clean.valid.sum()),
+        skipped_totals=clean.skipped_totals,
+    )
+    sheet.tables = build_tables(clean, raw.name)
+    sheet.preview = _preview(clean, shape.headers, shape.mapping)
+    sheet.localities = _locality_table(clean)
+    for res in clean.resolutions.values():
+        if res.ok and res.method == "fuzzy":
+            sheet.problems.append(
+                Problem(
+                    ctx.file,
+                    raw.name,
+                    None,
+                    None,
+                    res.raw,
+                    f"'{res.raw}' זוהה כ-'{res.locality_name}' בהתאמה משוערת ({res.score:.0f}%). בדקו שזה נכון.",
+                    f"'{res.raw}' was matched to '{res.locality_name}' approximately ({res.score:.0f}%). "
+                    "Check it is right.",
+                    "warning",
+                )
+            )
+    return sheet
+
+
+def _preview(clean: CleanSheet, headers: list[str], mapping: dict[int, str]) -> pd.DataFrame:
+    """The first rows as cleaned, under the user's own headers; names of people masked."""
+    n = min(PREVIEW_ROWS, len(clean))
+    data = {"שורה": clean.source_rows[:n]}
+    for j, col_name in mapping.items():
+        col = clean.dataset.column(col_name)
+        values = clean.columns[col_name][:n]
+        if col.type == "person":
+            values = [MASK if v is not None else None for v in values]
+        elif col.type == "locality":
+            values = [v.authority_name if v is not None else None for v in values]
+        elif col.type == "period":
+            values = [v.label if v is not None else None for v in values]
+        data[headers[j] or col_name] = list(values)
+    data["תקין"] = list(clean.valid[:n])
+    return pd.DataFrame(data)
+
+
+def _locality_table(clean: CleanSheet) -> pd.DataFrame:
+    rows = [
+        {
+            "raw": r.raw,
+            "locality_code": r.locality_code,
+            "locality_name": r.locality_name,
+            "authority_code": r.authority_code,
+            "authority_name": r.authority_name,
+            "method": r.method,
+            "score": r.score,
+            "suggestions": ", ".join(r.suggestions),
+        }
+        for r in clean.resolutions.values()
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "raw",
+            "locality_code",
+            "locality_name",
+            "authority_code",
+            "authority_name",
+            "method",
+            "score",
+            "suggestions",
+        ],
+    )
+
+
+def _error_dicts(problems: Iterable[Problem], lang: str = "he") -> list[dict]:
+    return [
+        {"sheet": p.sheet, "row": p.row, "column": p.column, "value": p.value, "message": p.message(lang)}
+        for p in problems
+        if p.is_error
+    ]
+
+
+def _dataset_summary(analysis: FileAnalysis, store: Store) -> dict[str, dict]:
+    names = dict(store.query_df("SELECT code, name FROM authorities").itertuples(index=False))
+    out: dict[str, dict] = {}
+    for name, frame in analysis.datasets.items():
+        codes = (
+            sorted({int(c) for c in frame["authority_code"].dropna()}) if "authority_code" in frame else []
+        )
+        out[name] = {"rows": len(frame), "localities": [{"code": c, "name": names.get(c)} for c in codes]}
+    return out
+
+
+def commit(analysis: FileAnalysis, store: Store, *, user: str, skip_invalid: bool = False) -> FileResult:
+    """Write an analysed file as one batch: all or nothing; unchanged content writes nothing."""
+    errors = analysis.errors
+    result = FileResult(analysis.file, "rejected", problems=analysis.problems)
+    if not analysis.readable or (errors and not skip_invalid):
+        result.errors = _error_dicts(errors)
+        return result
+    tables = analysis.tables
+    if not any(len(f) for f in tables.values()):
+        result.errors = _error_dicts(errors) or [
+            {
+                "sheet": None,
+                "row": None,
+                "column": None,
+                "value": None,
+                "message": f"אין בקובץ {analysis.file} שורות תקינות לטעינה.",
+            }
+        ]
+        return result
+    result.datasets = _dataset_summary(analysis, store)
+    rows = {name: info["rows"] for name, info in result.datasets.items()}
+    try:
+        batch_id = write_batch(
+            store,
+            file_name=analysis.file,
+            content_hash=analysis.content_hash,
+            user=user,
+            tables=tables,
+            replace=replace_rules(),
+            rows_per_dataset=rows,
+        )
+    except BatchError as exc:
+        result.errors = [
+            {"sheet": None, "row": None, "column": None, "value": None, "message": exc.message_he}
+        ]
+        return result
+    result.batch_id = batch_id
+    result.status = "unchanged" if batch_id is None else "loaded"
+    result.errors = _error_dicts(errors)  # with skip-invalid: the rows that were left out
+    return result
+
+
+def import_file(
+    path: str | Path,
+    store: Store,
+    *,
+    user: str = "cli",
+    locality: str | None = None,
+    skip_invalid: bool = False,
+) -> FileResult:
+    """Analyse and commit one file from disk (unreadable paths become a rejected result)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:  # never read a huge file into memory
+            analysis = FileAnalysis(path.name, "")
+            analysis.file_problems.append(
+                Problem(
+                    path.name,
+                    None,
+                    None,
+                    None,
+                    None,
+                    f"הקובץ {path.name} גדול מדי ({size / 2**20:,.0f} MB).",
+                    f"The file {path.name} is too large ({size / 2**20:,.0f} MB).",
+                )
+            )
+            return commit(analysis, store, user=user)
+        data = path.read_bytes()
+    except OSError as exc:
+        return FileResult(
+            path.name,
+            "rejected",
+            errors=[
+                {
+                    "sheet": None,
+                    "row": None,
+                    "column": None,
+                    "value": None,
+                    "message": f"לא ניתן לקרוא את הקובץ {path}: {exc.strerror}",
+                }
+            ],
+        )
+    analysis = analyse(data, path.name, store, locality=locality)
+    return commit(analysis, store, user=user, skip_invalid=skip_invalid)
+
+
+def import_paths(
+    store: Store,
+    paths: Iterable[str | Path],
+    *,
+    user: str = "cli",
+    locality: str | None = None,
+    skip_invalid: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> list[FileResult]:
+    """Import files one by one (each its own batch); `progress(i, n, file_name)` before each."""
+    paths = list(paths)
+    results = []
+    for i, path in enumerate(paths):
+        if progress is not None:
+            progress(i, len(paths), Path(path).name)
+        results.append(import_file(path, store, user=user, locality=locality, skip_invalid=skip_invalid))
+    return results

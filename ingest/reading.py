@@ -1,0 +1,411 @@
+"""Reading a file into raw sheets (lists of cell values), refusing hostile or broken files first.
+
+This step knows about bytes and formats only: it never guesses what a sheet means. It checks a
+file *before* a dense reader sees it, because python-calamine aborts the whole process (not an
+exception) on a sheet that declares a cell at XFD1048576 (RECIPES.md), and a zip can inflate to
+gigabytes. The checks stream the archive in bounded chunks and never hold more than one chunk.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+import python_calamine as pc
+
+MAX_FILE_BYTES = 100 * 1024 * 1024  # what we accept to read at all
+MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024  # sum of a zip's inflated entries
+MAX_ZIP_RATIO = 150  # inflated / compressed, for entries of meaningful size
+MAX_ZIP_ENTRIES = 5000
+MAX_ROWS = 250_000  # per sheet; a locality sheet is hundreds of rows, the benchmark 100,000
+MAX_COLUMNS = 500
+MAX_CELLS = 4_000_000  # rows x columns of one sheet as a dense reader would allocate it
+CHUNK = 1 << 22
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+class ReadError(Exception):
+    """A file (or one of its sheets) that cannot be read, with a message the user can act on."""
+
+    def __init__(self, message_he: str, message_en: str, sheet: str | None = None) -> None:
+        super().__init__(message_en)
+        self.message_he = message_he
+        self.message_en = message_en
+        self.sheet = sheet
+
+
+@dataclass
+class RawSheet:
+    """One sheet as cells: `rows[i][j]` is Excel row `first_row + i`, column `first_col + j` (1-based)."""
+
+    name: str
+    rows: list[list[Any]]
+    first_row: int = 1
+    first_col: int = 1
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class RawWorkbook:
+    """What a file holds: its format and its sheets, in order."""
+
+    format: str
+    sheets: list[RawSheet]
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:,.0f}"
+
+
+# -- format detection -------------------------------------------------------------------------
+def detect_format(data: bytes, file_name: str) -> str:
+    """'xlsx' | 'ods' | 'xls' | 'csv' from the bytes (the extension only breaks ties)."""
+    name = file_name
+    ext = PurePath(file_name).suffix.lower()
+    if not data:
+        raise ReadError(f"הקובץ {name} ריק (0 בתים).", f"The file {name} is empty (0 bytes).")
+    if data.startswith(ZIP_MAGIC) or data.startswith(b"PK\x05\x06"):
+        return _zip_kind(data, name)
+    if data.startswith(OLE_MAGIC):
+        if "EncryptionInfo".encode("utf-16-le") in data[:1_000_000] or (
+            "EncryptedPackage".encode("utf-16-le") in data[:1_000_000]
+        ):
+            raise _encrypted(name)
+        if (
+            "Workbook".encode("utf-16-le") in data[:1_000_000]
+            or "Book".encode("utf-16-le") in data[:1_000_000]
+        ):
+            return "xls"
+        raise _not_spreadsheet(name)
+    head = data[:4096]
+    if head.startswith(b"%PDF") or b"\x00" in head:
+        raise _not_spreadsheet(name)
+    if head.lstrip().lower().startswith((b"<html", b"<!doctype", b"<?xml", b"<table")):
+        raise ReadError(
+            f"הקובץ {name} הוא דף HTML/XML ולא גיליון אלקטרוני. פתחו אותו ב-Excel ושמרו בשם כ-xlsx.",
+            f"The file {name} is an HTML/XML page, not a spreadsheet. Open it in Excel and save as .xlsx.",
+        )
+    if ext in (".xlsx", ".xlsm", ".xls", ".ods"):
+        raise ReadError(
+            f"הקובץ {name} פגום או שאינו קובץ {ext} תקין.",
+            f"The file {name} is corrupt or not a valid {ext} file.",
+        )
+    return "csv"
+
+
+def _zip_kind(data: bytes, name: str) -> str:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _corrupt(name) from exc
+    if "mimetype" in names:
+        try:
+            mime = zf.open("mimetype").read(200)
+        except (zipfile.BadZipFile, OSError, ValueError, zlib.error) as exc:
+            raise _corrupt(name) from exc
+        if mime.strip() == ODS_MIME:
+            return "ods"
+        raise _not_spreadsheet(name)
+    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+        if "xl/workbook.bin" in names:
+            raise ReadError(
+                f"הקובץ {name} הוא חוברת בינארית (xlsb) שאינה נתמכת. שמרו אותו כ-xlsx.",
+                f"The file {name} is a binary workbook (.xlsb), which is not supported. Save it as .xlsx.",
+            )
+        return "xlsx"
+    raise _not_spreadsheet(name)
+
+
+def _corrupt(name: str, sheet: str | None = None) -> ReadError:
+    return ReadError(
+        f"הקובץ {name} פגום או קטוע ולא ניתן לקרוא אותו. שמרו אותו מחדש ב-Excel ונסו שוב.",
+        f"The file {name} is corrupt or truncated and cannot be read. Re-save it in Excel and try again.",
+        sheet,
+    )
+
+
+def _encrypted(name: str) -> ReadError:
+    return ReadError(
+        f"הקובץ {name} מוגן בסיסמה. הסירו את הסיסמה ב-Excel (קובץ ← מידע ← הגן על חוברת) ונסו שוב.",
+        f"The file {name} is password-protected. Remove the password in Excel and try again.",
+    )
+
+
+def _not_spreadsheet(name: str) -> ReadError:
+    return ReadError(
+        f"הקובץ {name} אינו גיליון אלקטרוני (xlsx, xls, ods או csv).",
+        f"The file {name} is not a spreadsheet (xlsx, xls, ods or csv).",
+    )
+
+
+def _empty(name: str) -> ReadError:
+    return ReadError(
+        f"בקובץ {name} אין נתונים: כל הגיליונות ריקים.",
+        f"The file {name} holds no data: every sheet is empty.",
+    )
+
+
+# -- zip safety ---------------------------------------------------------------------------------
+_REF = re.compile(rb"""\sr\s*=\s*["']([A-Z]{2,}\d+|[A-Z]?\d{6,})["']""")
+_COL_ROW = re.compile(rb"([A-Z]*)(\d+)")
+_ODS_REPEAT = re.compile(rb"""number-(rows|columns)-repeated\s*=\s*["'](\d+)["']""")
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
+    """worksheet path in the zip -> sheet name (from workbook.xml and its relationships)."""
+    try:
+        wb = ET.fromstring(zf.read("xl/workbook.xml"))
+        rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ET.ParseError, zipfile.BadZipFile, zlib.error):
+        return {}
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    out = {}
+    for el in wb.iter():
+        if el.tag.endswith("}sheet"):
+            rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
+            target = targets.get(rid, "")
+            path = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            out[path] = el.get("name", path)
+    return out
+
+
+def check_zip(data: bytes, name: str, kind: str) -> None:
+    """Refuse zip bombs, lying sizes and sheets whose extent a dense reader cannot allocate."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _corrupt(name) from exc
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise _bomb(name)
+    declared = sum(i.file_size for i in infos)
+    if declared > MAX_UNCOMPRESSED_BYTES:
+        raise _bomb(name, declared)
+    for info in infos:
+        if info.file_size > 10 * 1024 * 1024 and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+            raise _bomb(name, info.file_size)
+    if any(i.flag_bits & 0x1 for i in infos):
+        raise _encrypted(name)
+    sheet_names = _sheet_paths(zf) if kind == "xlsx" else {}
+    total = 0
+    for info in infos:
+        is_sheet = (
+            kind == "xlsx" and info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
+        )
+        is_ods_content = kind == "ods" and info.filename == "content.xml"
+        max_row = max_col = 0
+        try:
+            with zf.open(info) as stream:
+                tail = b""
+                while True:
+                    chunk = stream.read(CHUNK)
+                    if not chunk:
+                        break
+                    total += len(chunk)
+                    if total > MAX_UNCOMPRESSED_BYTES:
+                        raise _bomb(name, total)
+                    if is_sheet or is_ods_content:
+                        buf = tail + chunk
+                        if is_sheet:
+                            for ref in _REF.findall(buf):
+                                letters, digits = _COL_ROW.fullmatch(ref).groups()
+                                max_row = max(max_row, int(digits))
+                                max_col = max(max_col, _col_number(letters))
+                        else:
+                            _check_ods_repeats(buf, name)
+                        tail = buf[-256:]
+        except ReadError:
+            raise
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError) as exc:
+            raise _corrupt(name) from exc
+        if is_sheet:
+            sheet = sheet_names.get(info.filename, info.filename)
+            # Refs we did not match are at most column Z and row 99,999.
+            _check_extent(name, sheet, max_row, max(max_col, 26 if max_row else 0))
+
+
+def _check_ods_repeats(buf: bytes, name: str) -> None:
+    for what, count in _ODS_REPEAT.findall(buf):
+        n = int(count)
+        # LibreOffice writes the empty rest of a sheet as one huge repeated empty row: only a
+        # repeat that large *followed by content* is dangerous, which we cannot see here cheaply,
+        # so cells are checked again after reading (see _read_calamine).
+        if what == b"columns" and n > 16384 or what == b"rows" and n > 1_048_576:
+            raise _whole_grid(name, None)
+
+
+def _check_extent(name: str, sheet: str, max_row: int, max_col: int) -> None:
+    if max_col > MAX_COLUMNS or max_row >= 1_000_000:
+        raise _whole_grid(name, sheet)
+    if max_row > MAX_ROWS:
+        raise _too_many_rows(name, sheet, max_row)
+    if max_row * max(max_col, 1) > MAX_CELLS:
+        raise _whole_grid(name, sheet)
+
+
+def _whole_grid(name: str, sheet: str | None) -> ReadError:
+    where = f"הגיליון '{sheet}' בקובץ {name}" if sheet else f"הקובץ {name}"
+    where_en = f"sheet '{sheet}' of {name}" if sheet else f"the file {name}"
+    return ReadError(
+        f"{where} מגדיר טווח תאים עצום (עד סוף הגיליון, למשל XFD1048576). "
+        "מחקו את העמודות והשורות הריקות שאחרי הנתונים ושמרו מחדש.",
+        f"{where_en} declares a huge cell range (up to the end of the grid, e.g. XFD1048576). "
+        "Delete the empty columns and rows after the data and save again.",
+        sheet,
+    )
+
+
+def _too_many_rows(name: str, sheet: str | None, rows: int) -> ReadError:
+    where = f"בגיליון '{sheet}' בקובץ {name}" if sheet else f"בקובץ {name}"
+    where_en = f"Sheet '{sheet}' of {name}" if sheet else f"The file {name}"
+    return ReadError(
+        f"{where} יש {rows:,} שורות; המקסימום לקובץ אחד הוא {MAX_ROWS:,}. פצלו את הקובץ.",
+        f"{where_en} has {rows:,} rows; the maximum for one file is {MAX_ROWS:,}. Split the file.",
+        sheet,
+    )
+
+
+def _bomb(name: str, size: int | None = None) -> ReadError:
+    size_he = f" ({_mb(size)} MB לאחר פריסה)" if size else ""
+    size_en = f" ({_mb(size)} MB inflated)" if size else ""
+    return ReadError(
+        f"הקובץ {name} נפרס לגודל חריג{size_he} ונדחה כדי להגן על השרת. בדקו שזה הקובץ הנכון.",
+        f"The file {name} inflates to an abnormal size{size_en} and was refused to protect the server.",
+    )
+
+
+# -- readers --------------------------------------------------------------------------------------
+def read_workbook(data: bytes, file_name: str) -> RawWorkbook:
+    """All sheets of a file as raw cells, or ReadError with a message naming the file (and sheet)."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ReadError(
+            f"הקובץ {file_name} גדול מדי ({_mb(len(data))} MB; המקסימום {_mb(MAX_FILE_BYTES)} MB).",
+            f"The file {file_name} is too large ({_mb(len(data))} MB; maximum {_mb(MAX_FILE_BYTES)} MB).",
+        )
+    kind = detect_format(data, file_name)
+    if kind == "csv":
+        sheets = [read_csv(data, file_name)]
+    else:
+        if kind in ("xlsx", "ods"):
+            check_zip(data, file_name, kind)
+        sheets = _read_calamine(data, file_name, kind)
+    sheets = [s for s in sheets if any(any(v not in (None, "") for v in row) for row in s.rows)]
+    if not sheets:
+        raise _empty(file_name)
+    return RawWorkbook(kind, sheets)
+
+
+def _read_calamine(data: bytes, name: str, kind: str) -> list[RawSheet]:
+    try:
+        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except pc.PasswordError as exc:
+        raise _encrypted(name) from exc
+    except Exception as exc:  # calamine raises several unrelated types for broken files
+        if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
+            raise _encrypted(name) from exc
+        raise _corrupt(name) from exc
+    sheets = []
+    for meta in wb.sheets_metadata:
+        if str(meta.typ) not in ("SheetTypeEnum.WorkSheet", "WorkSheet"):
+            continue
+        try:
+            sheet = wb.get_sheet_by_name(meta.name)
+            height, width = sheet.height, sheet.width
+            if height > MAX_ROWS:
+                raise _too_many_rows(name, meta.name, height)
+            if width > MAX_COLUMNS or height * width > MAX_CELLS:
+                raise _whole_grid(name, meta.name)
+            rows = sheet.to_python(skip_empty_area=True)
+            start = sheet.start or (0, 0)
+            merged = sheet.merged_cell_ranges or []
+        except ReadError:
+            raise
+        except pc.PasswordError as exc:
+            raise _encrypted(name) from exc
+        except Exception as exc:
+            raise _corrupt(name, meta.name) from exc
+        _fill_merged(rows, merged, start)
+        sheets.append(RawSheet(meta.name, rows, first_row=start[0] + 1, first_col=start[1] + 1))
+    return sheets
+
+
+def _fill_merged(rows: list[list[Any]], merged: list, start: tuple[int, int]) -> None:
+    """Give every cell of a merged range the value of its top-left cell (locality merged down)."""
+    for (r0, c0), (r1, c1) in merged:
+        i0, j0 = r0 - start[0], c0 - start[1]
+        if not (0 <= i0 < len(rows)) or j0 < 0 or j0 >= len(rows[i0]):
+            continue
+        value = rows[i0][j0]
+        if value in (None, ""):
+            continue
+        for i in range(i0, min(r1 - start[0] + 1, len(rows))):
+            row = rows[i]
+            for j in range(j0, min(c1 - start[1] + 1, len(row))):
+                if (i, j) != (i0, j0) and row[j] in (None, ""):
+                    row[j] = value
+
+
+ENCODINGS = ("utf-8-sig", "windows-1255")
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM) when it decodes; otherwise windows-1255 (Hebrew Windows)."""
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("windows-1255", errors="replace")
+
+
+def sniff_delimiter(text: str) -> str:
+    """Comma, semicolon or tab: the one that splits the first lines most consistently."""
+    lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
+    best, best_score = ",", -1.0
+    for delim in (",", ";", "\t"):
+        counts = [len(next(csv.reader([ln], delimiter=delim))) for ln in lines]
+        if not counts or max(counts) < 2:
+            continue
+        common = max(set(counts), key=counts.count)
+        score = counts.count(common) * common
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def read_csv(data: bytes, name: str) -> RawSheet:
+    """A CSV file as one sheet named after the file; rows are strings, as the user typed them."""
+    text = decode_text(data)
+    delim = sniff_delimiter(text)
+    rows: list[list[Any]] = []
+    try:
+        for row in csv.reader(io.StringIO(text), delimiter=delim):
+            rows.append(row)
+            if len(rows) > MAX_ROWS + 1:
+                raise _too_many_rows(name, None, text.count("\n"))
+    except csv.Error as exc:
+        raise _corrupt(name) from exc
+    width = max((len(r) for r in rows), default=0)
+    if width > MAX_COLUMNS:
+        raise _whole_grid(name, None)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    return RawSheet(PurePath(name).stem or "csv", rows)

@@ -1,0 +1,306 @@
+"""Clean sheet -> rows shaped like the store's tables (one frame per table), plus duplicate problems.
+
+One function per dataset where the table differs from the sheet (meetings, clusters, volunteers,
+targets); the rest are a rename. Frames carry provenance (`sheet`, `source_row`); the batch id is
+added by store.batches when it writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ingest.clean import CleanSheet, cell_value
+from ingest.problems import MASK, Problem
+from ingest.registry import Dataset
+from ingest.values import Period
+
+_ARROW = {
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "str": pa.string(),
+}
+_PANDAS = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
+def typed_frame(columns: dict[str, tuple[object, str]]) -> pd.DataFrame:
+    """A frame with store-friendly dtypes (Int64, boolean, datetime64, float, str) built via Arrow."""
+    arrays, names = [], []
+    for name, (values, kind) in columns.items():
+        vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
+        arrays.append(pa.array(vals, type=_ARROW[kind], from_pandas=True))
+        names.append(name)
+    table = pa.Table.from_arrays(arrays, names=names)
+    return table.to_pandas(types_mapper=_PANDAS.get, date_as_object=False)
+
+
+def meeting_id(authority_code: int, day: object, meeting_type: str) -> str:
+    """A stable id for a meeting: the same authority, date and type is the same meeting."""
+    return hashlib.sha1(f"{authority_code}|{day}|{meeting_type}".encode()).hexdigest()[:16]
+
+
+def _authority(clean: CleanSheet) -> np.ndarray:
+    return np.array([cell_value(v) for v in clean.columns["locality"]], dtype=object)
+
+
+def _locality_code(clean: CleanSheet) -> np.ndarray:
+    return np.array([getattr(v, "locality_code", None) for v in clean.columns["locality"]], dtype=object)
+
+
+def _base(clean: CleanSheet, sheet: str, mask: np.ndarray) -> dict[str, tuple[object, str]]:
+    return {
+        "authority_code": (_authority(clean)[mask], "int"),
+        "locality_code": (_locality_code(clean)[mask], "int"),
+        "sheet": ([sheet] * int(mask.sum()), "str"),
+        "source_row": (clean.source_rows[mask], "int"),
+    }
+
+
+_KINDS = {
+    "text": "str",
+    "category": "str",
+    "int": "int",
+    "number": "float",
+    "date": "date",
+    "bool": "bool",
+    "year": "int",
+}
+
+
+def _simple(
+    clean: CleanSheet, sheet: str, mask: np.ndarray, drop: tuple[str, ...] = ()
+) -> dict[str, pd.DataFrame]:
+    cols = _base(clean, sheet, mask)
+    for col in clean.dataset.columns:
+        if col.type in _KINDS and col.name not in drop:
+            cols[col.name] = (clean.columns[col.name][mask], _KINDS[col.type])
+    return {clean.dataset.name: typed_frame(cols)}
+
+
+def _volunteers(clean: CleanSheet, sheet: str, mask: np.ndarray) -> dict[str, pd.DataFrame]:
+    periods: list[Period] = list(clean.columns["period"][mask])
+    cols = _base(clean, sheet, mask)
+    cols["period"] = ([p.label for p in periods], "str")
+    cols["period_kind"] = ([p.kind for p in periods], "str")
+    cols["period_start"] = ([p.start for p in periods], "date")
+    cols["period_end"] = ([p.end for p in periods], "date")
+    for name, kind in (
+        ("cluster", "str"),
+        ("volunteers", "int"),
+        ("new_volunteers", "int"),
+        ("hours", "float"),
+    ):
+        cols[name] = (clean.columns[name][mask], kind)
+    return {"volunteers": typed_frame(cols)}
+
+
+def _clusters(clean: CleanSheet, sheet: str, mask: np.ndarray) -> dict[str, pd.DataFrame]:
+    cols = _base(clean, sheet, mask)
+    for name in ("cluster_name", "domain", "status"):
+        cols[name] = (clean.columns[name][mask], "str")
+    cols["established"] = (clean.columns["established"][mask], "date")
+    cols["work_plan"] = (clean.columns["work_plan"][mask], "bool")
+    # Only whether each role of the leading trio is filled; the names are never kept.
+    for person, flag in (
+        ("coordinator", "has_coordinator"),
+        ("authority_rep", "has_authority_rep"),
+        ("ngo_rep", "has_ngo_rep"),
+    ):
+        cols[flag] = ([v is not None for v in clean.columns[person][mask]], "bool")
+    return {"clusters": typed_frame(cols)}
+
+
+def _meetings(clean: CleanSheet, sheet: str, mask: np.ndarray) -> dict[str, pd.DataFrame]:
+    auth = _authority(clean)[mask]
+    loc = _locality_code(clean)[mask]
+    dates = clean.columns["meeting_date"][mask]
+    types = clean.columns["meeting_type"][mask]
+    ids = [meeting_id(a, d, t) for a, d, t in zip(auth, dates, types, strict=True)]
+    rows = clean.source_rows[mask]
+    persons = clean.columns["participant_name"][mask]
+    per_participant = clean.has_column("participant_name")
+    frame = pd.DataFrame(
+        {
+            "meeting_id": ids,
+            "authority_code": auth,
+            "locality_code": loc,
+            "meeting_date": dates,
+            "meeting_type": types,
+            "topic": clean.columns["topic"][mask],
+            "participants": clean.columns["participants"][mask],
+            "source_row": rows,
+            "person_key": persons,
+        }
+    )
+    if per_participant:
+        # Unnamed rows still count as one participant each.
+        frame["person"] = [p if p is not None else f"row{r}" for p, r in zip(persons, rows, strict=True)]
+        meetings = (
+            frame.groupby("meeting_id", sort=False)
+            .agg(
+                authority_code=("authority_code", "first"),
+                locality_code=("locality_code", "first"),
+                meeting_date=("meeting_date", "first"),
+                meeting_type=("meeting_type", "first"),
+                topic=("topic", "first"),
+                participants=("person", "nunique"),
+                source_row=("source_row", "min"),
+            )
+            .reset_index()
+        )
+    else:
+        meetings = frame.drop(columns=["person_key"])
+    out = {
+        "meetings": typed_frame(
+            {
+                "meeting_id": (meetings["meeting_id"].to_numpy(), "str"),
+                "authority_code": (meetings["authority_code"].to_numpy(), "int"),
+                "locality_code": (meetings["locality_code"].to_numpy(), "int"),
+                "meeting_date": (meetings["meeting_date"].to_numpy(), "date"),
+                "meeting_type": (meetings["meeting_type"].to_numpy(), "str"),
+                "topic": (meetings["topic"].to_numpy(), "str"),
+                "participants": (meetings["participants"].to_numpy(), "int"),
+                "sheet": ([sheet] * len(meetings), "str"),
+                "source_row": (meetings["source_row"].to_numpy(), "int"),
+            }
+        )
+    }
+    if per_participant:
+        out["meeting_participants"] = typed_frame(
+            {
+                "meeting_id": (ids, "str"),
+                "authority_code": (auth, "int"),
+                "person_key": (persons, "str"),
+                "organisation": (clean.columns["organisation"][mask], "str"),
+                "sector": (clean.columns["sector"][mask], "str"),
+                "role": (clean.columns["role"][mask], "str"),
+                "sheet": ([sheet] * int(mask.sum()), "str"),
+                "source_row": (rows, "int"),
+            }
+        )
+    return out
+
+
+def _attributes(clean: CleanSheet, sheet: str, mask: np.ndarray) -> dict[str, pd.DataFrame]:
+    return {
+        "locality_attributes": typed_frame(
+            {
+                "authority_code": (_authority(clean)[mask], "int"),
+                "attribute": (clean.columns["attribute"][mask], "str"),
+                "value": (clean.columns["value"][mask], "str"),
+                "sheet": ([sheet] * int(mask.sum()), "str"),
+                "source_row": (clean.source_rows[mask], "int"),
+            }
+        )
+    }
+
+
+def _targets(clean: CleanSheet, sheet: str, mask: np.ndarray) -> dict[str, pd.DataFrame]:
+    return {
+        "targets": typed_frame(
+            {
+                "goal": (clean.columns["goal"][mask], "str"),
+                "year": (clean.columns["year"][mask], "int"),
+                "authority_code": (_authority(clean)[mask], "int"),
+                "target_low": (clean.columns["target_low"][mask], "float"),
+                "target_high": (clean.columns["target_high"][mask], "float"),
+                "sheet": ([sheet] * int(mask.sum()), "str"),
+                "source_row": (clean.source_rows[mask], "int"),
+            }
+        )
+    }
+
+
+BUILDERS: dict[str, Callable[[CleanSheet, str, np.ndarray], dict[str, pd.DataFrame]]] = {
+    "programs": _simple,
+    "partnerships": _simple,
+    "trainings": _simple,
+    "budgets": _simple,
+    "volunteers": _volunteers,
+    "clusters": _clusters,
+    "meetings": _meetings,
+    "locality_attributes": _attributes,
+    "targets": _targets,
+}
+
+
+# The columns that identify a row within one file, for duplicate detection (sheet columns).
+def duplicate_key(ds: Dataset, clean: CleanSheet) -> list[str]:
+    """Columns that make a row unique in a file: the dataset key, minus columns the sheet lacks."""
+    key = [k for k in ds.key if clean.has_column(k) or k == "locality"]
+    if ds.name == "meetings" and not clean.has_column("participant_name"):
+        key = [k for k in key if k != "participant_name"]
+    return key
+
+
+def find_duplicates(clean: CleanSheet, file: str, sheet: str) -> list[Problem]:
+    """Rows repeating an earlier row's key within the sheet: errors naming the first; marks them invalid."""
+    ds = clean.dataset
+    key = duplicate_key(ds, clean)
+    if not key or not len(clean):
+        return []
+    frame = pd.DataFrame(
+        {
+            k: [getattr(v, "raw", v) for v in clean.columns[k]] if k == "locality" else clean.columns[k]
+            for k in key
+        }
+    )
+    if "locality" in key:
+        frame["_authority"] = [cell_value(v) for v in clean.columns["locality"]]
+    if "locality" in key:
+        frame["locality_code"] = _locality_code(clean)
+    frame = frame.astype(str)
+    key_cols = [c for c in frame.columns if c not in ("_row", "locality")]
+    frame["_row"] = clean.source_rows
+    frame = frame[clean.valid]
+    dup = frame.duplicated(subset=key_cols, keep="first")
+    if not dup.any():
+        return []
+    first = frame.groupby(key_cols, sort=False)["_row"].transform("first")
+    problems = []
+    per_participant = ds.name == "meetings" and clean.has_column("participant_name")
+    labels = [ds.column(k).he for k in key]
+    labels_en = [ds.column(k).en for k in key]
+    for i in np.flatnonzero(dup.to_numpy()):
+        clean.valid[frame.index[i]] = False
+        row = int(frame["_row"].iloc[i])
+        values = [MASK if ds.column(k).type == "person" else frame[k].iloc[i] for k in key]
+        if per_participant:
+            # The same person listed twice at one meeting: counted once, not an error.
+            problems.append(
+                Problem(
+                    file,
+                    sheet,
+                    row,
+                    None,
+                    " | ".join(values),
+                    f"המשתתף/ת רשום/ה פעמיים באותו מפגש (כמו בשורה {int(first.iloc[i])}): נספר/ת פעם אחת",
+                    f"the participant is listed twice at the same meeting (as in row {int(first.iloc[i])}): "
+                    "counted once",
+                    "warning",
+                )
+            )
+            continue
+        problems.append(
+            Problem(
+                file,
+                sheet,
+                row,
+                None,
+                " | ".join(values),
+                f"שורה כפולה: זהה לשורה {int(first.iloc[i])} ב-{', '.join(labels)}",
+                f"duplicate row: same {', '.join(labels_en)} as row {int(first.iloc[i])}",
+            )
+        )
+    return problems
+
+
+def build_tables(clean: CleanSheet, sheet: str) -> dict[str, pd.DataFrame]:
+    """The store rows of a clean sheet's valid rows, per table."""
+    return BUILDERS[clean.dataset.name](clean, sheet, clean.valid)

@@ -1,0 +1,350 @@
+"""The write side of imports: batches, supersede, diff preview, rollback and history.
+
+The store owns all database I/O; `ingest` hands it plain frames shaped like the tables. A batch
+never updates rows in place: it marks the rows it replaces (`superseded_by = batch_id`) and
+appends its own, so a rollback (delete own rows, clear the marks) restores exactly the state
+before it. Target overrides are versioned the same way, except that `superseded_by` holds the
+replacing `target_id` (targets are replaced one key at a time, not per batch scope).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import duckdb
+import pandas as pd
+
+from store import DATASET_TABLES, Store
+
+PROVENANCE = ("batch_id", "sheet", "source_row", "superseded_by")
+
+# The columns that identify a row of each table, for the added / changed / removed preview.
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "programs": ("authority_code", "locality_code", "program_name"),
+    "meetings": ("meeting_id",),
+    "meeting_participants": ("meeting_id", "person_key", "source_row"),
+    "partnerships": ("authority_code", "locality_code", "partnership_name"),
+    "volunteers": ("authority_code", "locality_code", "period", "cluster"),
+    "trainings": ("authority_code", "locality_code", "training_date", "topic"),
+    "budgets": ("authority_code", "locality_code", "year", "source"),
+    "clusters": ("authority_code", "locality_code", "cluster_name"),
+    "locality_attributes": ("authority_code", "attribute"),
+    "targets": ("goal", "year", "authority_code"),
+}
+# Year of a row, for the `years` replace rule (a newer log replaces the years it covers).
+YEAR_EXPR: dict[str, str] = {
+    "meetings": "year({t}.meeting_date)",
+    "volunteers": "year({t}.period_start)",
+    "trainings": "year({t}.training_date)",
+    "budgets": "{t}.year",
+    "programs": "year({t}.start_date)",
+    "partnerships": "year({t}.start_date)",
+    "clusters": "year({t}.established)",
+}
+# Tables whose rows ride along with another table's (participants belong to their meeting).
+DEPENDENT = {"meeting_participants": "meetings"}
+TABLE_DATASET = {"meeting_participants": "meetings"}
+
+
+class BatchError(Exception):
+    """A batch operation refused, with a message for the user in Hebrew and English."""
+
+    def __init__(self, message_he: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message_he = message_he
+        self.message_en = message_en
+
+
+def _columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    rows = cur.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+        "ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def _value_columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    skip = {*PROVENANCE, "target_id", "set_by", "set_at", "note"}
+    return [(c, t) for c, t in _columns(cur, table) if c not in skip]
+
+
+def _select_values(alias: str, cols: list[tuple[str, str]], present: set[str] | None = None) -> str:
+    parts = []
+    for c, t in cols:
+        src = f"{alias}.{c}" if present is None or c in present else "NULL"
+        parts.append(f"CAST({src} AS {t}) AS {c}")
+    return ", ".join(parts)
+
+
+def _scope(table: str, rule: str, new: str) -> str:
+    """SQL condition on alias `t`: the current rows a new batch for the same authorities replaces."""
+    if table in DEPENDENT:
+        parent = DEPENDENT[table]
+        return f"t.meeting_id IN (SELECT meeting_id FROM {parent} t WHERE t.superseded_by IS NULL AND " + (
+            _scope(parent, rule, f"new_{parent}") + ")"
+        )
+    if rule == "years" and table in YEAR_EXPR:
+        year_t, year_n = YEAR_EXPR[table].format(t="t"), YEAR_EXPR[table].format(t="n")
+        return f"EXISTS (SELECT 1 FROM {new} n WHERE n.authority_code = t.authority_code AND {year_n} = {year_t})"
+    if rule == "attributes":
+        return (
+            f"EXISTS (SELECT 1 FROM {new} n WHERE n.authority_code = t.authority_code "
+            "AND n.attribute = t.attribute)"
+        )
+    return f"t.authority_code IN (SELECT DISTINCT authority_code FROM {new})"
+
+
+def _current(table: str, rule: str) -> str:
+    if table == "targets":
+        return (
+            "SELECT * FROM targets t WHERE t.superseded_by IS NULL AND EXISTS (SELECT 1 FROM new_targets n "
+            "WHERE n.goal = t.goal AND n.year = t.year AND n.authority_code IS NOT DISTINCT FROM t.authority_code)"
+        )
+    return f"SELECT * FROM {table} t WHERE t.superseded_by IS NULL AND {_scope(table, rule, f'new_{table}')}"
+
+
+def _register(cur: duckdb.DuckDBPyConnection, tables: Mapping[str, pd.DataFrame]) -> None:
+    for table, frame in tables.items():
+        cur.register(f"new_{table}", frame)
+
+
+def _unregister(cur: duckdb.DuckDBPyConnection, tables: Mapping[str, pd.DataFrame]) -> None:
+    for table in tables:
+        try:
+            cur.unregister(f"new_{table}")
+        except duckdb.Error:
+            pass
+
+
+def _rule(table: str, replace: Mapping[str, str]) -> str:
+    return replace.get(TABLE_DATASET.get(table, table), "snapshot")
+
+
+def _row_hash(alias: str, cols: list[tuple[str, str]]) -> str:
+    parts = ", ".join(f"coalesce(CAST({alias}.{c} AS VARCHAR), chr(0))" for c, _ in cols)
+    return f"md5(concat_ws(chr(31), {parts}))"
+
+
+def _diff(
+    cur: duckdb.DuckDBPyConnection, tables: Mapping[str, pd.DataFrame], replace: Mapping[str, str]
+) -> pd.DataFrame:
+    out = []
+    for table, frame in tables.items():
+        if table in DEPENDENT:
+            continue
+        cols = _value_columns(cur, table)
+        present = set(frame.columns)
+        key = TABLE_KEYS[table]
+        key_expr = ", ".join(f"coalesce(CAST(x.{k} AS VARCHAR), chr(0))" for k in key)
+        sql = f"""
+            WITH n AS (SELECT {_select_values("n0", cols, present)} FROM new_{table} n0),
+                 c AS ({_current(table, _rule(table, replace))}),
+                 nk AS (SELECT x.authority_code, concat_ws(chr(31), {key_expr}) AS k, {_row_hash("x", cols)} AS h
+                        FROM n x),
+                 ck AS (SELECT x.authority_code, concat_ws(chr(31), {key_expr}) AS k, {_row_hash("x", cols)} AS h
+                        FROM c x)
+            SELECT coalesce(nk.authority_code, ck.authority_code) AS authority_code,
+                   count(*) FILTER (WHERE ck.k IS NULL) AS added,
+                   count(*) FILTER (WHERE nk.k IS NOT NULL AND ck.k IS NOT NULL AND nk.h <> ck.h) AS changed,
+                   count(*) FILTER (WHERE nk.k IS NULL) AS removed,
+                   count(*) FILTER (WHERE nk.h = ck.h) AS unchanged
+            FROM nk FULL OUTER JOIN ck ON nk.k = ck.k AND nk.authority_code IS NOT DISTINCT FROM ck.authority_code
+            GROUP BY ALL
+        """
+        df = cur.execute(sql).df()
+        df.insert(0, "dataset", TABLE_DATASET.get(table, table))
+        out.append(df)
+    if not out:
+        return pd.DataFrame(columns=["dataset", "authority_code", "added", "changed", "removed", "unchanged"])
+    df = pd.concat(out, ignore_index=True)
+    for c in ("added", "changed", "removed", "unchanged"):
+        df[c] = df[c].astype(int)
+    return df
+
+
+def _identical(
+    cur: duckdb.DuckDBPyConnection, tables: Mapping[str, pd.DataFrame], replace: Mapping[str, str]
+) -> bool:
+    """Would this batch change nothing? (same rows as the current ones it would replace)."""
+    for table, frame in tables.items():
+        cols = _value_columns(cur, table)
+        new = f"SELECT {_select_values('n0', cols, set(frame.columns))} FROM new_{table} n0"
+        cur_sql = f"SELECT {_select_values('c0', cols)} FROM ({_current(table, _rule(table, replace))}) c0"
+        differs = cur.execute(
+            f"SELECT (SELECT count(*) FROM ({new} EXCEPT ALL {cur_sql})) + "
+            f"(SELECT count(*) FROM ({cur_sql} EXCEPT ALL {new}))"
+        ).fetchone()[0]
+        if differs:
+            return False
+    return True
+
+
+def preview_diff(
+    store: Store, tables: Mapping[str, pd.DataFrame], replace: Mapping[str, str]
+) -> pd.DataFrame:
+    """Per dataset and authority: rows a batch would add, change and remove (reads only)."""
+    with store.cursor() as cur:
+        _register(cur, tables)
+        try:
+            df = _diff(cur, tables, replace)
+        finally:
+            _unregister(cur, tables)
+    names = store.query_df("SELECT code AS authority_code, name AS authority_name FROM authorities")
+    df = df.merge(names, on="authority_code", how="left")
+    return df[["dataset", "authority_code", "authority_name", "added", "changed", "removed", "unchanged"]]
+
+
+def write_batch(
+    store: Store,
+    *,
+    file_name: str,
+    content_hash: str,
+    user: str,
+    tables: Mapping[str, pd.DataFrame],
+    replace: Mapping[str, str],
+    rows_per_dataset: Mapping[str, int] | None = None,
+) -> int | None:
+    """Write one file's rows as one batch, all or nothing; None when it would change nothing.
+
+    `tables` maps table name -> frame shaped like the table (no batch_id / superseded_by);
+    `replace` maps dataset -> its replace rule (snapshot | years | attributes | none).
+    """
+    tables = {t: f for t, f in tables.items() if f is not None}
+    try:
+        return _write(store, file_name, content_hash, user, tables, replace, rows_per_dataset)
+    except _Unchanged:
+        return None
+
+
+class _Unchanged(Exception):
+    """Raised inside the transaction so that it rolls back and bumps nothing."""
+
+
+def _write(
+    store: Store,
+    file_name: str,
+    content_hash: str,
+    user: str,
+    tables: Mapping[str, pd.DataFrame],
+    replace: Mapping[str, str],
+    rows_per_dataset: Mapping[str, int] | None,
+) -> int:
+    with store.transaction() as cur:
+        _register(cur, tables)
+        try:
+            if _identical(cur, tables, replace):
+                raise _Unchanged
+            batch_id = cur.execute(
+                "INSERT INTO import_batches VALUES (nextval('batch_seq'), ?, ?, ?, now(), 'committed', ?, "
+                "NULL, NULL) RETURNING batch_id",
+                [file_name, content_hash, user, json.dumps(dict(rows_per_dataset or {}), ensure_ascii=False)],
+            ).fetchone()[0]
+            for table in tables:
+                if table == "targets" or table in DEPENDENT:
+                    continue
+                cur.execute(
+                    f"UPDATE {table} AS t SET superseded_by = ? WHERE t.superseded_by IS NULL AND "
+                    f"{_scope(table, _rule(table, replace), f'new_{table}')}",
+                    [batch_id],
+                )
+                if table == "meetings":
+                    cur.execute(
+                        "UPDATE meeting_participants SET superseded_by = ? WHERE superseded_by IS NULL AND "
+                        "meeting_id IN (SELECT meeting_id FROM meetings WHERE superseded_by = ?)",
+                        [batch_id, batch_id],
+                    )
+            for table, frame in tables.items():
+                if table == "targets":
+                    _write_targets(cur, frame, batch_id, user)
+                elif len(frame):
+                    cur.execute(
+                        f"INSERT INTO {table} BY NAME SELECT *, {int(batch_id)} AS batch_id FROM new_{table}"
+                    )
+        finally:
+            _unregister(cur, tables)
+    return int(batch_id)
+
+
+def _write_targets(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, batch_id: int, user: str) -> None:
+    """Append the targets that differ from the active ones and close the ones they replace."""
+    cur.execute(
+        """
+        INSERT INTO targets (goal, year, authority_code, target_low, target_high, set_by, set_at, note, batch_id)
+        SELECT n.goal, n.year, n.authority_code, n.target_low, n.target_high, ?, now(),
+               'sheet ' || n.sheet || ' row ' || n.source_row, ?
+        FROM new_targets n
+        WHERE NOT EXISTS (
+            SELECT 1 FROM targets t WHERE t.superseded_by IS NULL AND t.goal = n.goal AND t.year = n.year
+              AND t.authority_code IS NOT DISTINCT FROM n.authority_code
+              AND t.target_low IS NOT DISTINCT FROM n.target_low AND t.target_high IS NOT DISTINCT FROM n.target_high)
+        """,
+        [user, batch_id],
+    )
+    cur.execute(
+        """
+        UPDATE targets AS o SET superseded_by = n.target_id
+        FROM targets n
+        WHERE n.batch_id = ? AND o.superseded_by IS NULL AND o.batch_id IS DISTINCT FROM ?
+          AND o.goal = n.goal AND o.year = n.year AND o.authority_code IS NOT DISTINCT FROM n.authority_code
+        """,
+        [batch_id, batch_id],
+    )
+
+
+def rollback_batch(store: Store, batch_id: int, user: str) -> None:
+    """Undo one batch exactly: delete its rows and make the rows it had replaced current again.
+
+    A batch whose rows were since replaced by a later batch cannot be undone alone (that would
+    resurrect rows the later batch replaced): the later batch must be rolled back first.
+    """
+    status = store.query_one("SELECT status FROM import_batches WHERE batch_id = ?", [batch_id])
+    if status is None:
+        raise BatchError(f"אין אצווה מספר {batch_id}.", f"There is no batch {batch_id}.")
+    if status != "committed":
+        raise BatchError(f"אצווה {batch_id} כבר בוטלה.", f"Batch {batch_id} was already rolled back.")
+    with store.transaction() as cur:
+        later: set[int] = set()
+        for table in DATASET_TABLES:
+            rows = cur.execute(
+                f"SELECT DISTINCT superseded_by FROM {table} WHERE batch_id = ? AND superseded_by IS NOT NULL",
+                [batch_id],
+            ).fetchall()
+            later |= {int(r[0]) for r in rows}
+        rows = cur.execute(
+            "SELECT DISTINCT n.batch_id FROM targets o JOIN targets n ON o.superseded_by = n.target_id "
+            "WHERE o.batch_id = ? AND n.batch_id IS NOT NULL",
+            [batch_id],
+        ).fetchall()
+        later |= {int(r[0]) for r in rows}
+        later.discard(batch_id)
+        if later:
+            ids = ", ".join(str(b) for b in sorted(later))
+            raise BatchError(
+                f"לא ניתן לבטל את אצווה {batch_id}: אצוות מאוחרות יותר ({ids}) החליפו חלק משורותיה. בטלו אותן קודם.",
+                f"Cannot roll back batch {batch_id}: later batches ({ids}) replaced some of its rows. "
+                "Roll them back first.",
+            )
+        for table in DATASET_TABLES:
+            cur.execute(f"UPDATE {table} SET superseded_by = NULL WHERE superseded_by = ?", [batch_id])
+            cur.execute(f"DELETE FROM {table} WHERE batch_id = ?", [batch_id])
+        cur.execute(
+            "UPDATE targets SET superseded_by = NULL WHERE superseded_by IN "
+            "(SELECT target_id FROM targets WHERE batch_id = ?)",
+            [batch_id],
+        )
+        cur.execute("DELETE FROM targets WHERE batch_id = ?", [batch_id])
+        cur.execute(
+            "UPDATE import_batches SET status = 'rolled_back', rolled_back_at = now(), rolled_back_by = ? "
+            "WHERE batch_id = ?",
+            [user, batch_id],
+        )
+
+
+def list_batches(store: Store) -> pd.DataFrame:
+    """Import history, newest first: file, content hash, who, when, status and rows per dataset."""
+    return store.query_df(
+        "SELECT batch_id, file_name, content_hash, imported_by, imported_at, status, rows_per_dataset, "
+        "rolled_back_at, rolled_back_by FROM import_batches ORDER BY batch_id DESC"
+    )
