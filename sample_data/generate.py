@@ -526,6 +526,9 @@ OTHER_PROGRAMS: tuple[tuple[str, str, str, str], ...] = (
     ("עסקים למען הקהילה", "תעסוקה", "צעירים", "business"),
     ("מלגות לסטודנטים מתנדבים", "חינוך", "סטודנטים", "business"),
 )
+# (cumulative probability, program status) for programs at least six years old, and younger ones.
+OLD_PROGRAM_STATUS = ((0.25, "phasing_out"), (0.4, "scaling_down"), (0.5, "ended"), (1.0, "active"))
+YOUNG_PROGRAM_STATUS = ((0.08, "scaling_down"), (0.12, "ended"), (1.0, "active"))
 # When a locality runs a program twice, the second is named after where it runs.
 BRANCHES = ("– מרכז", "– צפון", "– דרום", "– מזרח", "– מערב", "– שלוחה ב'", "– שלוחה ג'")
 
@@ -1000,18 +1003,9 @@ class LocalityData:
             roll = rng.random()
             if start.year == last and (self.until - start).days < 150:
                 status = "establishing"
-            elif age >= 6:
-                status = (
-                    "phasing_out"
-                    if roll < 0.25
-                    else "scaling_down"
-                    if roll < 0.4
-                    else "ended"
-                    if roll < 0.5
-                    else "active"
-                )
-            else:
-                status = "scaling_down" if roll < 0.08 else "ended" if roll < 0.12 else "active"
+            else:  # older programs are more often on their way out
+                odds = OLD_PROGRAM_STATUS if age >= 6 else YOUNG_PROGRAM_STATUS
+                status = next(code for limit, code in odds if roll < limit)
             continuity = None
             if status in ("phasing_out", "scaling_down"):
                 continuity = _yes_no(rng.random() < 0.25 + 0.7 * p.strength)
