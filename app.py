@@ -36,5 +36,11 @@ except Exception as exc:  # the store could not be opened or set up: say so, no 
 
 pages = [
     st.Page("pages/overview.py", title=t("nav_overview"), icon="📊", url_path="overview", default=True),
+    st.Page("pages/locality.py", title=t("nav_locality"), icon="🏙️", url_path="locality"),
+    st.Page("pages/goal.py", title=t("nav_goal"), icon="🎯", url_path="goal"),
+    st.Page("pages/compare.py", title=t("nav_compare"), icon="⚖️", url_path="compare"),
+    st.Page("pages/data_quality.py", title=t("nav_quality"), icon="🧹", url_path="data-quality"),
+    st.Page("pages/targets.py", title=t("nav_targets"), icon="📐", url_path="targets"),
+    st.Page("pages/upload.py", title=t("nav_upload"), icon="📤", url_path="upload"),
 ]
 st.navigation(pages).run()

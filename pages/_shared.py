@@ -70,3 +70,50 @@ def attainment(data_version: int, year: int | None, as_of: str | None) -> pd.Dat
 def data_version() -> int:
     """The store's current data version, read once per script run."""
     return get_store().data_version()
+
+
+@st.cache_resource(show_spinner=False)
+def catalog():
+    """The goal catalog, loaded once per process."""
+    from metrics.catalog import load_catalog
+
+    return load_catalog()
+
+
+def goal_labels() -> dict[str, str]:
+    """Goal id -> label in the reader's language, in catalog order."""
+    key = "label_he" if lang() == "he" else "label_en"
+    return {g.id: getattr(g, key) for g in catalog().goals}
+
+
+def show_rows_behind(goal: str, locality_code: int, period: str) -> None:
+    """The rows and the SQL behind one number (traceability), below a chart or table."""
+    from metrics.engine import explain, source_rows
+
+    rows = source_rows(get_store(), goal, int(locality_code), str(period))
+    st.markdown(f"**{t('rows_behind')}** — {goal_labels().get(goal, goal)}, {period}")
+    st.dataframe(rows, hide_index=True)
+    with st.expander(t("sql_used")):
+        st.code(explain(goal), language="sql")
+
+
+def selected_cell(event: object) -> tuple[int, str] | None:
+    """(locality_code, goal) of the clicked heatmap cell, or None."""
+    try:
+        points = event.selection["points"]  # type: ignore[attr-defined]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    if not points:
+        return None
+    custom = points[0].get("customdata")
+    if not custom:
+        return None
+    return int(custom[0]), str(custom[1])
+
+
+def year_select(years: list[int], key: str = "year") -> int:
+    """A year picker shared by the pages; remembers the choice across pages."""
+    years = sorted({int(y) for y in years}, reverse=True)
+    if st.session_state.get(key) not in years:
+        st.session_state[key] = years[0]
+    return st.selectbox(t("year"), years, key=key)

@@ -1,0 +1,43 @@
+"""Compare 2–6 localities side by side over chosen goals and years."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from charts.figures import compare_bars
+from charts.style import status_label
+from pages._shared import attainment, data_version, goal_labels, lang, t
+
+st.title(t("nav_compare"))
+att_all = attainment(data_version(), None, None)
+if att_all.empty:
+    st.info(t("no_data_yet"))
+    st.stop()
+
+labels = goal_labels()
+localities = att_all[["locality_code", "locality_name"]].drop_duplicates().sort_values("locality_name")
+names = dict(localities.itertuples(index=False))
+chosen = st.multiselect(
+    t("choose_localities"), list(names), default=list(names)[:3], format_func=names.get, max_selections=6
+)
+goals = st.multiselect(t("choose_goals"), list(labels), default=list(labels)[:4], format_func=labels.get)
+all_years = sorted(att_all["year"].unique(), reverse=True)
+years = st.multiselect(t("choose_years"), all_years, default=all_years[:1])
+
+if not 2 <= len(chosen) <= 6:
+    st.warning(t("pick_2_to_6"))
+    st.stop()
+rows = att_all[
+    att_all["locality_code"].isin(chosen) & att_all["goal"].isin(goals) & att_all["year"].isin(years)
+]
+for year in sorted(years, reverse=True):
+    st.plotly_chart(compare_bars(rows[rows["year"] == year], labels, title=f"{year}"), key=f"compare_{year}")
+table = rows.assign(
+    goal_label=rows["goal"].map(labels), status_label=rows["status"].map(lambda s: status_label(s, lang()))
+)
+st.dataframe(
+    table.pivot_table(
+        index=["goal_label", "year"], columns="locality_name", values="value", aggfunc="first"
+    ).iloc[:, ::-1],
+    column_config={"goal_label": t("goal"), "year": t("year")},
+)

@@ -1,0 +1,57 @@
+"""One goal across localities: ranked bars with the target line, the distribution, peer groups."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from charts.figures import distribution, ranked_bars
+from metrics.peers import peer_groups, per_resident
+from pages._shared import (
+    attainment,
+    data_version,
+    get_store,
+    goal_labels,
+    lang,
+    show_rows_behind,
+    t,
+    year_select,
+)
+
+st.title(t("nav_goal"))
+att_all = attainment(data_version(), None, None)
+if att_all.empty:
+    st.info(t("no_data_yet"))
+    st.stop()
+
+labels = goal_labels()
+goal = st.selectbox(t("choose_goal"), list(labels), format_func=labels.get, key="goal")
+year = year_select(list(att_all["year"].unique()))
+rows = att_all[(att_all["goal"] == goal) & (att_all["year"] == year)]
+
+peers = peer_groups(get_store())
+group_columns = [c for c in peers.columns if c not in ("authority_code", "population")]
+c1, c2, c3 = st.columns(3)
+by = c1.selectbox(t("peer_group"), [None, *group_columns], format_func=lambda c: t("all") if c is None else c)
+if by:
+    options = sorted(peers[by].dropna().astype(str).unique())
+    chosen = c2.selectbox(by, options)
+    members = set(peers.loc[peers[by].astype(str) == chosen, "authority_code"])
+    rows = rows[rows["locality_code"].isin(members)]
+use_per_resident = c3.toggle(t("per_resident"))
+value_column = "value"
+if use_per_resident:
+    rows = per_resident(rows, peers)
+    value_column = "value_per_1000"
+
+event = st.plotly_chart(
+    ranked_bars(rows, lang=lang(), title=t("ranked"), value_column=value_column),
+    key="ranked",
+    on_select="rerun",
+    selection_mode="points",
+)
+points = event.selection["points"] if event else []
+if points and points[0].get("customdata"):
+    code = int(points[0]["customdata"][0])
+    period = rows.loc[rows["locality_code"] == code, "period"].iloc[0]
+    show_rows_behind(goal, code, period)
+st.plotly_chart(distribution(rows, title=t("distribution")), key="distribution")

@@ -1,0 +1,70 @@
+"""One locality: every goal against its target, with pace, forecast, trend and its own rows."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from charts.figures import trend
+from charts.style import status_label
+from pages._shared import (
+    attainment,
+    data_version,
+    get_store,
+    goal_labels,
+    lang,
+    show_rows_behind,
+    t,
+    year_select,
+)
+from store import views
+
+st.title(t("nav_locality"))
+att_all = attainment(data_version(), None, None)
+if att_all.empty:
+    st.info(t("no_data_yet"))
+    st.stop()
+
+localities = att_all[["locality_code", "locality_name"]].drop_duplicates().sort_values("locality_name")
+names = dict(localities.itertuples(index=False))
+code = st.selectbox(t("choose_locality"), list(names), format_func=names.get, key="locality")
+year = year_select(list(att_all["year"].unique()))
+labels = goal_labels()
+
+mine = att_all[att_all["locality_code"] == code]
+this_year = mine[mine["year"] == year].assign(
+    goal_label=lambda d: d["goal"].map(labels),
+    status_label=lambda d: d["status"].map(lambda s: status_label(s, lang())),
+)
+st.subheader(t("goals_of_locality"))
+event = st.dataframe(
+    this_year[["status_label", "forecast", "target", "value", "goal_label"]],
+    hide_index=True,
+    on_select="rerun",
+    selection_mode="single-row",
+    key="goals_table",
+    column_config={
+        "goal_label": t("goal"),
+        "value": t("value"),
+        "target": t("target"),
+        "forecast": t("forecast"),
+        "status_label": t("status"),
+    },
+)
+picked = event.selection["rows"] if event else []
+if picked:
+    row = this_year.iloc[picked[0]]
+    show_rows_behind(row["goal"], code, row["period"])
+
+st.plotly_chart(trend(mine, labels, title=t("trend_title")), key="trend")
+
+store = get_store()
+tab_p, tab_m, tab_s, tab_f = st.tabs([t("programs"), t("meetings"), t("partnerships"), t("freshness")])
+with tab_p:
+    st.dataframe(views.locality_programs(store, code), hide_index=True)
+with tab_m:
+    st.dataframe(views.locality_meetings(store, code), hide_index=True)
+with tab_s:
+    st.dataframe(views.locality_partnerships(store, code), hide_index=True)
+with tab_f:
+    fresh = views.freshness(store)
+    st.dataframe(fresh[fresh["locality_code"] == code], hide_index=True)
