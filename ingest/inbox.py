@@ -13,6 +13,6 @@ class InboxError(Exception):
     message_en = LOCKED_MESSAGE["en"]
 
 
-def submit(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+def submit(*args, **kwargs):  # noqa: ANN201
     """Not yet available."""
     raise InboxError

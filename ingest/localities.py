@@ -55,7 +55,7 @@ class Resolution:
     authority_code: int | None
     locality_name: str | None
     authority_name: str | None
-    method: str  # exact | variant | previous_name | alias | regional_council | fuzzy | default | unresolved
+    method: str  # exact | variant | english | previous_name | alias | regional_council | fuzzy | default | unresolved
     score: float
     suggestions: tuple[str, ...] = ()
 
@@ -86,7 +86,7 @@ class LocalityResolver:
     def from_store(cls, store: Store) -> LocalityResolver:
         """Build the index from the localities and authorities tables."""
         loc = store.query_df(
-            "SELECT code, name, authority_code, previous_names, merged_names FROM localities ORDER BY code"
+            "SELECT code, name, authority_code, previous_names, merged_names, name_en FROM localities ORDER BY code"
         )
         auth = store.query_df("SELECT code, name, kind FROM authorities")
         return cls.from_frames(loc, auth)
@@ -107,7 +107,19 @@ class LocalityResolver:
             short, _ = split_regional(row["name"])
             r.regional[short] = _Target(None, int(row["code"]), str(row["name"]), "regional_council")
         # previous and merged names, then parenthesis-free names when unambiguous, then aliases
-        for code, name, acode, prev, merged in loc.itertuples(index=False):
+        english = loc["name_en"] if "name_en" in loc else [None] * len(loc)
+        for code, name, acode, prev, merged, en in zip(
+            loc["code"],
+            loc["name"],
+            loc["authority_code"],
+            loc["previous_names"],
+            loc["merged_names"],
+            english,
+            strict=True,
+        ):
+            if isinstance(en, str) and locality_key(en) not in official:
+                t = _Target(int(code), None if pd.isna(acode) else int(acode), str(name), "english")
+                r.by_key.setdefault(locality_key(en), t)
             for names in (prev, merged):
                 if isinstance(names, str):
                     for alias in names.split(","):

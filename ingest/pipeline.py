@@ -58,6 +58,8 @@ class FileAnalysis:
     sheets: list[SheetAnalysis] = field(default_factory=list)
     file_problems: list[Problem] = field(default_factory=list)
     diff: pd.DataFrame = field(default_factory=pd.DataFrame)
+    raw_sheets: list = field(default_factory=list, repr=False)  # the cells as read, for the report
+    person_columns: dict[str, tuple[int, set[int]]] = field(default_factory=dict, repr=False)
 
     @property
     def problems(self) -> list[Problem]:
@@ -140,6 +142,7 @@ def analyse(
         )
         return analysis
     analysis.format = workbook.format
+    analysis.raw_sheets = workbook.sheets
     resolver = resolver or LocalityResolver.from_store(store)
     default = None
     if locality:
@@ -172,7 +175,18 @@ def analyse(
     ctx = Context(name, resolver, default, person_secret(store))
     overrides = column_overrides or {}
     for raw in workbook.sheets:
-        analysis.sheets.append(_analyse_sheet(raw, ctx, overrides.get(raw.name)))
+        sheet = _analyse_sheet(raw, ctx, overrides.get(raw.name))
+        analysis.sheets.append(sheet)
+        if sheet.dataset and sheet.header_row:
+            ds = datasets()[sheet.dataset]
+            person = {ds.column(c).name for c in sheet.mapping.values() if ds.column(c).type == "person"}
+            cols = {
+                raw.first_col + j
+                for j, h in enumerate(raw.rows[sheet.header_row - raw.first_row])
+                if str(h).strip() in sheet.mapping and sheet.mapping[str(h).strip()] in person
+            }
+            if cols:
+                analysis.person_columns[raw.name] = (sheet.header_row, cols)
     if not any(s.dataset for s in analysis.sheets):
         analysis.file_problems.append(
             Problem(

@@ -249,7 +249,7 @@ def _check_ods_repeats(buf: bytes, name: str) -> None:
         # LibreOffice writes the empty rest of a sheet as one huge repeated empty row: only a
         # repeat that large *followed by content* is dangerous, which we cannot see here cheaply,
         # so cells are checked again after reading (see _read_calamine).
-        if what == b"columns" and n > 16384 or what == b"rows" and n > 1_048_576:
+        if (what == b"columns" and n > 16384) or (what == b"rows" and n > 1_048_576):
             raise _whole_grid(name, None)
 
 
