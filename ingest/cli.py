@@ -126,11 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         results = import_paths(
             store, args.files, user=_user(args), locality=args.locality, skip_invalid=args.skip_invalid
         )
-        payload = [_localised(r.to_json(), r.problems, args.lang) for r in results]
+        payload = [localised(r.to_json(), r.problems, args.lang) for r in results]
     return _finish(payload, args)
 
 
-def _localised(obj: dict, problems: list, lang: str) -> dict:
+def localised(obj: dict, problems: list, lang: str) -> dict:
+    """The JSON object of a file with its error messages in the chosen language."""
     if lang == "en":
         errs = [p for p in problems if p.is_error]
         if len(errs) == len(obj["errors"]):
