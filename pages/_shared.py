@@ -117,3 +117,22 @@ def year_select(years: list[int], key: str = "year") -> int:
     if st.session_state.get(key) not in years:
         st.session_state[key] = years[0]
     return st.selectbox(t("year"), years, key=key)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def composite_scores(data_version: int) -> pd.DataFrame:
+    """Composite score per locality × year × program model (metrics.composite)."""
+    from metrics.composite import composite
+
+    return composite(attainment(data_version, None, None), catalog=catalog())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def peers(data_version: int) -> pd.DataFrame:
+    """Peer-group attributes of every authority, with coordinates for the map."""
+    from metrics.peers import peer_groups
+
+    store = get_store()
+    groups = peer_groups(store)
+    coords = store.query_df("SELECT code AS authority_code, lat, lon FROM authorities")
+    return groups.merge(coords, on="authority_code", how="left")

@@ -72,7 +72,9 @@ for index, upload in enumerate(uploads or []):
             ),
             expanded=len(analysis.sheets) == 1,
         ):
-            columns = [c.name for c in datasets()[sheet.dataset].columns]
+            ds_columns = datasets()[sheet.dataset].columns
+            columns = [c.name for c in ds_columns]
+            col_label = {c.name: f"{c.he if lang() == 'he' else c.en} ({c.name})" for c in ds_columns}
             mapping = pd.DataFrame(
                 [{"header": h, "column": c} for h, c in sheet.mapping.items()]
                 + [{"header": h, "column": None} for h in sheet.unmapped]
@@ -84,7 +86,9 @@ for index, upload in enumerate(uploads or []):
                 disabled=["header"],
                 column_config={
                     "header": t("source_header"),
-                    "column": st.column_config.SelectboxColumn(t("maps_to"), options=columns),
+                    "column": st.column_config.SelectboxColumn(
+                        t("maps_to"), options=columns, format_func=col_label.get
+                    ),
                 },
             )
             if st.button(t("apply_mapping"), key=f"apply_{index}_{sheet.sheet}"):

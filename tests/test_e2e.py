@@ -1,0 +1,125 @@
+"""Real browser end-to-end: `streamlit run` on 127.0.0.1, Debian Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import openpyxl
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.browser import CHROMIUM_ARGS, chromium_path, streamlit_server
+
+pytestmark = pytest.mark.e2e
+ARTIFACTS = Path(os.environ.get("YAAD_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
+
+
+def extra_round_tables(path: Path) -> Path:
+    """Arad's corrected 2025 meeting log: three round tables (Hebrew headers).
+
+    A newer sheet replaces the locality's stored rows for the years it covers, so Arad's 2025
+    count becomes exactly 3 (from 1).
+    """
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "נוכחות במפגשים"
+    ws.append(["יישוב", "תאריך", "סוג מפגש", "נושא", "מספר משתתפים"])
+    for month in (2, 5, 9):
+        ws.append(["ערד", dt.date(2025, month, 14), "שולחן עגול", "תכנון שנתי", 12])
+    wb.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def scorecard_text(page) -> str:
+    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
+    return page.locator('[data-testid="stPlotlyChart"]').first.inner_text()
+
+
+def arad_round_tables(page) -> str:
+    """The text of Arad's round-table cell in the scorecard, read from the rendered heatmap."""
+    return page.evaluate(
+        """() => {
+            const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+            const trace = gd.data[0];
+            const row = trace.y.indexOf('ערד');
+            const col = trace.x.indexOf('מפגשי שולחן עגול');
+            return String(trace.text[row][col]);
+        }"""
+    )
+
+
+def choose_year(page, year: int) -> None:
+    page.get_by_label("שנה").first.click()
+    page.get_by_role("option", name=str(year)).click()
+    page.wait_for_timeout(500)
+
+
+def test_upload_changes_scorecard_and_pages_are_rtl(tmp_path, browser):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    workbook = extra_round_tables(tmp_path / "arad_round_tables.xlsx")
+    with streamlit_server(tmp_path / "yaad.duckdb") as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="he-IL")
+        page.goto(url, wait_until="domcontentloaded")
+        page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=90_000)
+        expect(page.get_by_role("heading", name="תמונת מצב ארצית")).to_be_visible()
+        # Right to left: the main area and the sidebar are laid out RTL.
+        direction = page.evaluate("getComputedStyle(document.querySelector('.stMain')).direction")
+        assert direction == "rtl"
+        assert page.evaluate(
+            "getComputedStyle(document.querySelector('[data-testid=\"stSidebar\"]')).direction"
+        ) == "rtl"
+        choose_year(page, 2025)
+        page.wait_for_function(
+            "() => { const gd = document.querySelector('[data-testid=\"stPlotlyChart\"] .js-plotly-plot');"
+            " return gd && gd.data && gd.data[0].y.includes('ערד'); }"
+        )
+        before = arad_round_tables(page)
+        assert before == "1"
+        page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
+
+        # Upload through the real file input, then commit.
+        page.get_by_role("link", name="העלאת קבצים").click()
+        page.wait_for_selector('input[type="file"]', state="attached", timeout=20_000)
+        page.set_input_files('input[type="file"]', str(workbook))
+        expect(page.get_by_text("לא נמצאו בעיות")).to_be_visible(timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
+        page.get_by_role("button", name="שמירה במאגר").click()
+        expect(page.get_by_text("נשמר: ייבוא מס'")).to_be_visible(timeout=30_000)
+
+        # Back on the overview, Arad's 2025 round tables went from 1 to 3.
+        page.get_by_role("link", name="תמונת מצב ארצית").click()
+        page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
+        choose_year(page, 2025)
+        page.wait_for_function(
+            "() => { const gd = document.querySelector('[data-testid=\"stPlotlyChart\"] .js-plotly-plot');"
+            " if (!gd || !gd.data) return false; const t = gd.data[0];"
+            " return String(t.text[t.y.indexOf('ערד')][t.x.indexOf('מפגשי שולחן עגול')]) === '3'; }",
+            timeout=30_000,
+        )
+        assert arad_round_tables(page) == "3"
+
+        # Every page opens, in Hebrew, right to left.
+        for name, shot in (
+            ("רשות", "locality.png"),
+            ("יעד לרוחב הרשויות", "goal.png"),
+            ("השוואת רשויות", "compare.png"),
+            ("איכות נתונים", "data_quality.png"),
+            ("יעדים מספריים", "targets.png"),
+        ):
+            page.get_by_role("link", name=name, exact=True).click()
+            expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible(timeout=30_000)
+            page.wait_for_timeout(800)
+            assert page.evaluate("getComputedStyle(document.querySelector('.stMain')).direction") == "rtl"
+            assert page.locator('[data-testid="stException"]').count() == 0
+            page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+        page.close()
