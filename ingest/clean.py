@@ -121,18 +121,30 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
     n = len(data)
     source_rows = np.arange(first_excel_row, first_excel_row + n, dtype=np.int64)
 
-    # Which rows carry data: not empty, not a totals row, not a repeated header row.
+    # Factorize each mapped column once: flags and conversions work on distinct values only.
+    factors: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     blank = np.ones(n, dtype=bool)
     totals = np.zeros(n, dtype=bool)
+    # Totals labels sit in the first columns; further right, 'סה"כ…' may be a topic.
+    label_columns = set(sorted(shape.mapping)[:2])
     for j in shape.mapping:
-        col_values = pd.Series(by_index[j], dtype=object)
-        codes, uniques = pd.factorize(col_values, use_na_sentinel=True)
-        is_blank = np.array([V.is_blank(u) for u in uniques] + [True], dtype=bool)
-        is_total = np.array([V.is_total_label(u) for u in uniques] + [False], dtype=bool)
+        codes, uniques = pd.factorize(np.array(by_index[j], dtype=object), use_na_sentinel=True)
+        factors[j] = (codes, uniques)
         header = shape.headers[j]
-        is_header = np.array([isinstance(u, str) and u.strip() == header for u in uniques] + [False])
-        blank &= is_blank[codes]
-        totals |= is_total[codes] | is_header[codes]
+        flags_blank = [True] * (len(uniques) + 1)  # the last slot is the NA sentinel (-1)
+        flags_total = [False] * (len(uniques) + 1)
+        for k, u in enumerate(uniques):
+            if type(u) is str:
+                stripped = u.strip()
+                flags_blank[k] = not stripped
+                flags_total[k] = bool(stripped) and (
+                    stripped == header or (j in label_columns and V.is_total_label(stripped))
+                )
+            else:
+                flags_blank[k] = V.is_blank(u)
+        blank &= np.array(flags_blank, dtype=bool)[codes]
+        totals |= np.array(flags_total, dtype=bool)[codes]
+    # Which rows carry data: not empty, not a totals row, not a repeated header row.
     keep = ~blank & ~totals
     skipped_totals = int((totals & ~blank).sum())
     idx = np.flatnonzero(keep)
@@ -144,8 +156,10 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
     resolutions: dict[str, Resolution] = {}
     for j, name in shape.mapping.items():
         col = ds.column(name)
-        raw_values = np.asarray(by_index[j], dtype=object)[idx] if n else np.empty(0, dtype=object)
-        converted, errors = V.convert_column(raw_values, _converter(col, ctx))
+        codes, uniques = factors[j]
+        kept_codes = codes[idx]
+        converted, errors = V.convert_factorized(kept_codes, uniques, _converter(col, ctx))
+        raw_values = _RawColumn(kept_codes, uniques)
         if col.type == "locality":
             for value in pd.unique(pd.Series(converted, dtype=object).dropna()):
                 resolutions[value.raw] = value
@@ -202,7 +216,8 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
                     None,
                     loc_col.he,
                     None,
-                    "בגיליון אין עמודת יישוב: בחרו את היישוב שהקובץ שייך אליו (בדף ההעלאה, או --locality בשורת הפקודה).",
+                    "בגיליון אין עמודת יישוב: בחרו את היישוב שהקובץ שייך אליו (בדף ההעלאה, או "
+                    "--locality בשורת הפקודה).",
                     "The sheet has no locality column: choose the locality the file belongs to "
                     "(on the upload page, or --locality on the command line).",
                 )
@@ -233,6 +248,17 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
     return CleanSheet(
         ds, columns, source_rows, valid, problems, resolutions, skipped_totals, frozenset(present)
     )
+
+
+class _RawColumn:
+    """The raw values of a column, looked up lazily (only problem cells need them)."""
+
+    def __init__(self, codes: np.ndarray, uniques: np.ndarray) -> None:
+        self.codes, self.uniques = codes, uniques
+
+    def __getitem__(self, i: int) -> Any:
+        code = self.codes[i]
+        return None if code < 0 else self.uniques[code]
 
 
 def cell_value(value: Any) -> Any:

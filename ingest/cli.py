@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The CLI's arguments (also documents them: every option has help text)."""
     p = argparse.ArgumentParser(
         prog="python -m ingest",
-        description="טעינת קובצי Excel/CSV של רשויות למסד הנתונים של יעד / Import locality spreadsheets into Yaad.",
+        description="טעינת קובצי Excel/CSV של רשויות למסד הנתונים של יעד / "
+        "Import locality spreadsheets into Yaad.",
     )
     p.add_argument("files", nargs="*", metavar="FILE", help="xlsx / xlsm / xls / ods / csv files to import")
     p.add_argument("--db", type=Path, default=None, help=f"database file (default: {default_db_path()})")

@@ -32,11 +32,13 @@ STALE_SECONDS = 10.0  # a heartbeat older than this means no live worker
 
 LOCKED_MESSAGE = {
     "he": "מסד הנתונים פתוח בשרת הדשבורד; פעולה זו אפשרית רק כשהשרת כבוי (או מדף ההיסטוריה בדשבורד).",
-    "en": "The dashboard server holds the database; this works only while it is stopped (or from its history page).",
+    "en": "The dashboard server holds the database; this works only while it is stopped (or "
+    "from its history page).",
 }
 HANDOVER_MESSAGE = {
     "he": "מסד הנתונים פתוח בשרת הדשבורד: הקבצים נמסרים לשרת לטעינה, ממתינים לתשובה…",
-    "en": "The dashboard server holds the database: handing the files to it for import, waiting for its answer…",
+    "en": "The dashboard server holds the database: handing the files to it for import, waiting "
+    "for its answer…",
 }
 
 
@@ -189,7 +191,7 @@ class Worker(threading.Thread):
             )
             payload = []
             payload = [localised(r.to_json(), r.problems, req.get("lang", "he")) for r in results]
-        except Exception as exc:  # noqa: BLE001 - the CLI must get an answer, never a hang
+        except Exception as exc:
             payload = [
                 {
                     "file": "?",

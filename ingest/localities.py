@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 from rapidfuzz import fuzz, process
 
-from ingest.registry import normalise_text
+from ingest.registry import _YAML_LOADER, normalise_text
 from store import Store
 
 ALIASES_YAML = Path(__file__).parent / "locality_aliases.yaml"
@@ -55,7 +55,8 @@ class Resolution:
     authority_code: int | None
     locality_name: str | None
     authority_name: str | None
-    method: str  # exact | variant | english | previous_name | alias | regional_council | fuzzy | default | unresolved
+    # exact | variant | english | previous_name | alias | regional_council | fuzzy | default | unresolved
+    method: str
     score: float
     suggestions: tuple[str, ...] = ()
 
@@ -86,7 +87,8 @@ class LocalityResolver:
     def from_store(cls, store: Store) -> LocalityResolver:
         """Build the index from the localities and authorities tables."""
         loc = store.query_df(
-            "SELECT code, name, authority_code, previous_names, merged_names, name_en FROM localities ORDER BY code"
+            "SELECT code, name, authority_code, previous_names, merged_names, name_en FROM "
+            "localities ORDER BY code"
         )
         auth = store.query_df("SELECT code, name, kind FROM authorities")
         return cls.from_frames(loc, auth)
@@ -133,7 +135,7 @@ class LocalityResolver:
             if len(targets) == 1 and k not in official:
                 t = targets[0]
                 r.by_key.setdefault(k, _Target(t.locality_code, t.authority_code, t.locality_name, "variant"))
-        aliases = yaml.safe_load(ALIASES_YAML.read_text(encoding="utf-8")) or {}
+        aliases = yaml.load(ALIASES_YAML.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
         for variant, official_name in aliases.items():
             t = official.get(locality_key(official_name))
             if t is not None:

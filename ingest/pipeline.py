@@ -257,7 +257,8 @@ def _analyse_sheet(raw, ctx: Context, overrides: dict | None) -> SheetAnalysis: 
                     None,
                     None,
                     res.raw,
-                    f"'{res.raw}' זוהה כ-'{res.locality_name}' בהתאמה משוערת ({res.score:.0f}%). בדקו שזה נכון.",
+                    f"'{res.raw}' זוהה כ-'{res.locality_name}' בהתאמה משוערת ({res.score:.0f}%). "
+                    "בדקו שזה נכון.",
                     f"'{res.raw}' was matched to '{res.locality_name}' approximately ({res.score:.0f}%). "
                     "Check it is right.",
                     "warning",

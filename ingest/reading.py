@@ -158,7 +158,13 @@ def _empty(name: str) -> ReadError:
 
 
 # -- zip safety ---------------------------------------------------------------------------------
-_REF = re.compile(rb"""\sr\s*=\s*["']([A-Z]{2,}\d+|[A-Z]?\d{6,})["']""")
+# Cell and row references a dense reader sizes its grid by, when they go beyond column Z or row
+# 99,999 (everything else is small). The literal-prefix pattern is fast; the general one (other
+# quotes, spaces around '=', namespace prefixes) runs only on chunks where the number of standard
+# ` r="` spellings differs from the number of cell and row elements.
+_REF = re.compile(rb'r="([A-Z]{2,}\d+|[A-Z]?\d{6,})"')
+_REF_ANY = re.compile(rb"""\sr\s*=\s*["']([A-Z]{2,}\d+|[A-Z]?\d{6,})["']""")
+
 _COL_ROW = re.compile(rb"([A-Z]*)(\d+)")
 _ODS_REPEAT = re.compile(rb"""number-(rows|columns)-repeated\s*=\s*["'](\d+)["']""")
 
@@ -226,7 +232,9 @@ def check_zip(data: bytes, name: str, kind: str) -> None:
                     if is_sheet or is_ods_content:
                         buf = tail + chunk
                         if is_sheet:
-                            for ref in _REF.findall(buf):
+                            standard = chunk.count(b' r="') == chunk.count(b"<c ") + chunk.count(b"<row ")
+                            pattern = _REF if standard else _REF_ANY
+                            for ref in pattern.findall(buf):
                                 letters, digits = _COL_ROW.fullmatch(ref).groups()
                                 max_row = max(max_row, int(digits))
                                 max_col = max(max_col, _col_number(letters))

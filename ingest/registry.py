@@ -22,9 +22,20 @@ _QUOTES = '"“”„״'
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
 
+# Any character normalise_text would change; most cells have none and take the fast path.
+_NEEDS_WORK = re.compile(
+    "[" + _APOSTROPHES.replace("'", "") + _QUOTES.replace('"', "") + "\u05be\u2013\u2014\u200e\u200f"
+    "\u202a-\u202e\u2066-\u2069\t\n\r\x0b\x0c\xa0\u2000-\u200a\u3000]|  |^\\s|\\s$"
+)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def normalise_text(value: str) -> str:
     """Trim, fold apostrophes/quotes to ASCII, drop bidi controls and collapse whitespace."""
-    text = unicodedata.normalize("NFC", str(value)).translate(_BIDI_CONTROLS)
+    text = str(value)
+    if unicodedata.is_normalized("NFC", text) and not _NEEDS_WORK.search(text):
+        return text
+    text = unicodedata.normalize("NFC", text).translate(_BIDI_CONTROLS)
     text = re.sub(f"[{_APOSTROPHES}]", "'", text)
     text = re.sub(f"[{_QUOTES}]", '"', text)
     text = text.replace("\u05be", "-").replace("\u2013", "-").replace("\u2014", "-")
@@ -95,7 +106,7 @@ class Category:
 @cache
 def datasets() -> dict[str, Dataset]:
     """All dataset types, by name (the names are a public interface: CLI, JSON, templates)."""
-    raw = yaml.safe_load((HERE / "datasets.yaml").read_text(encoding="utf-8"))
+    raw = yaml.load((HERE / "datasets.yaml").read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     out: dict[str, Dataset] = {}
     for name, spec in raw.items():
         cols = tuple(
@@ -126,7 +137,7 @@ def datasets() -> dict[str, Dataset]:
 @cache
 def categories() -> dict[str, dict[str, Category]]:
     """Category sets by name, each mapping code -> Category."""
-    raw = yaml.safe_load((HERE / "categories.yaml").read_text(encoding="utf-8"))
+    raw = yaml.load((HERE / "categories.yaml").read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     return {
         set_name: {
             code: Category(code=code, he=v["he"], en=v["en"], synonyms=tuple(v.get("synonyms", ())))

@@ -1,4 +1,4 @@
-"""The downloadable validation report: every problem in a list, and the user's sheets with problem cells marked.
+"""The downloadable validation report: every problem listed, and the user's sheets with problem cells marked.
 
 The user fixes their own file, so the report shows their sheets as they sent them (same rows,
 same columns) with each problem cell filled and carrying the message as a comment.

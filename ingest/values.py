@@ -71,7 +71,9 @@ HEBREW_LETTER_NUMBERS = {"א": 1, "ב": 2, "ג": 3, "ד": 4}
 TRUE_WORDS = {"כן", "v", "✓", "✔", "yes", "y", "true", "1", "+", "x̄", "יש", "כ", "קיים", "בוצע"}
 FALSE_WORDS = {"לא", "x", "✗", "✘", "no", "n", "false", "0", "-", "אין", "ל", "לא קיים", "לא בוצע"}
 
-TOTAL_WORDS = ('סה"כ', "סהכ", "סך הכל", "סך הכול", "סיכום", "total", "totals", "grand total")
+TOTAL_WORDS = ('סה"כ', "סהכ", "סך הכל", "סך הכול", "total", "totals", "grand total")
+TOTAL_WHOLE_CELL = ("סיכום", "סיכומים", "summary", "sum")
+_TOTAL_INITIALS = frozenset("סTtGgSs\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def is_blank(value: object) -> bool:
@@ -84,11 +86,19 @@ def is_blank(value: object) -> bool:
 
 
 def is_total_label(value: object) -> bool:
-    """A cell that marks a totals row (סה"כ, Total, ...)."""
+    """A cell that marks a totals row: 'סה"כ', 'סה"כ משתתפים', 'Total', or exactly 'סיכום'.
+
+    A topic such as 'סיכום שנה ותכנון' is data, so 'סיכום' counts only as the whole cell.
+    """
     if not isinstance(value, str):
         return False
-    text = normalise_text(value).lower()
-    return any(text.startswith(word) for word in TOTAL_WORDS)
+    head = value.lstrip()[:1]
+    if not head or head not in _TOTAL_INITIALS:
+        return False
+    text = normalise_text(value).lower().rstrip(":")
+    if text in TOTAL_WHOLE_CELL:
+        return True
+    return any(text == word or text.startswith((word + " ", word + ":")) for word in TOTAL_WORDS)
 
 
 def clean_text(value: object) -> Converted:
@@ -106,10 +116,11 @@ def clean_text(value: object) -> Converted:
 
 def _date_in_range(day: dt.date, raw: object, today: dt.date | None = None) -> Converted:
     today = today or dt.date.today()
-    if day < MIN_DATE or day.year > today.year + MAX_YEAR_AHEAD:
+    last = today.year + MAX_YEAR_AHEAD
+    if day < MIN_DATE or day.year > last:
         return None, (
-            f"התאריך {day.strftime('%d/%m/%Y')} מחוץ לטווח הסביר ({MIN_DATE.year}–{today.year + MAX_YEAR_AHEAD})",
-            f"date {day.isoformat()} is outside the sane range ({MIN_DATE.year}-{today.year + MAX_YEAR_AHEAD})",
+            f"התאריך {day.strftime('%d/%m/%Y')} מחוץ לטווח הסביר ({MIN_DATE.year}–{last})",
+            f"date {day.isoformat()} is outside the sane range ({MIN_DATE.year}-{last})",
         )
     return day, None
 
@@ -227,7 +238,7 @@ def parse_period(value: object) -> Converted:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if float(value).is_integer() and 2000 <= value <= 2100:
             return year_period(int(value)), None
-        day, err = parse_date(value)
+        day, _err = parse_date(value)
         if day is not None:
             return month_period(day.year, day.month), None
         return None, _bad_period(value)
@@ -359,6 +370,27 @@ def category_parser(set_name: str) -> Callable[[object], Converted]:
         return code, None
 
     return parse
+
+
+def convert_factorized(
+    codes: np.ndarray, uniques: np.ndarray, converter: Callable[[object], Converted]
+) -> tuple[np.ndarray, dict[int, Error]]:
+    """Like convert_column, for a column already factorized (codes index uniques, -1 = empty)."""
+    out_uniques = np.empty(len(uniques) + 1, dtype=object)
+    out_uniques[-1] = None
+    bad: dict[int, Error] = {}
+    present = np.zeros(len(uniques) + 1, dtype=bool)
+    present[codes] = True
+    for i in np.flatnonzero(present[:-1]):
+        value, err = converter(uniques[i])
+        out_uniques[i] = value
+        if err is not None:
+            bad[int(i)] = err
+    errors: dict[int, Error] = {}
+    for code, err in bad.items():
+        for row in np.flatnonzero(codes == code):
+            errors[int(row)] = err
+    return out_uniques[codes], errors
 
 
 def convert_column(

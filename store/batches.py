@@ -87,7 +87,10 @@ def _scope(table: str, rule: str, new: str) -> str:
         )
     if rule == "years" and table in YEAR_EXPR:
         year_t, year_n = YEAR_EXPR[table].format(t="t"), YEAR_EXPR[table].format(t="n")
-        return f"EXISTS (SELECT 1 FROM {new} n WHERE n.authority_code = t.authority_code AND {year_n} = {year_t})"
+        return (
+            f"EXISTS (SELECT 1 FROM {new} n WHERE n.authority_code = t.authority_code "
+            f"AND {year_n} = {year_t})"
+        )
     if rule == "attributes":
         return (
             f"EXISTS (SELECT 1 FROM {new} n WHERE n.authority_code = t.authority_code "
@@ -100,7 +103,8 @@ def _current(table: str, rule: str) -> str:
     if table == "targets":
         return (
             "SELECT * FROM targets t WHERE t.superseded_by IS NULL AND EXISTS (SELECT 1 FROM new_targets n "
-            "WHERE n.goal = t.goal AND n.year = t.year AND n.authority_code IS NOT DISTINCT FROM t.authority_code)"
+            "WHERE n.goal = t.goal AND n.year = t.year AND n.authority_code IS NOT DISTINCT "
+            "FROM t.authority_code)"
         )
     return f"SELECT * FROM {table} t WHERE t.superseded_by IS NULL AND {_scope(table, rule, f'new_{table}')}"
 
@@ -134,6 +138,23 @@ def _diff(
     for table, frame in tables.items():
         if table in DEPENDENT:
             continue
+        current = cur.execute(f"SELECT count(*) FROM ({_current(table, _rule(table, replace))})").fetchone()[
+            0
+        ]
+        if not current:  # nothing to compare with: every row is new (the common first load)
+            added = frame.groupby("authority_code", dropna=False).size()
+            df = pd.DataFrame(
+                {
+                    "authority_code": added.index,
+                    "added": added.to_numpy(),
+                    "changed": 0,
+                    "removed": 0,
+                    "unchanged": 0,
+                }
+            )
+            df.insert(0, "dataset", TABLE_DATASET.get(table, table))
+            out.append(df)
+            continue
         cols = _value_columns(cur, table)
         present = set(frame.columns)
         key = TABLE_KEYS[table]
@@ -141,16 +162,19 @@ def _diff(
         sql = f"""
             WITH n AS (SELECT {_select_values("n0", cols, present)} FROM new_{table} n0),
                  c AS ({_current(table, _rule(table, replace))}),
-                 nk AS (SELECT x.authority_code, concat_ws(chr(31), {key_expr}) AS k, {_row_hash("x", cols)} AS h
+                 nk AS (SELECT x.authority_code, concat_ws(chr(31), {key_expr}) AS k,
+                     {_row_hash("x", cols)} AS h
                         FROM n x),
-                 ck AS (SELECT x.authority_code, concat_ws(chr(31), {key_expr}) AS k, {_row_hash("x", cols)} AS h
+                 ck AS (SELECT x.authority_code, concat_ws(chr(31), {key_expr}) AS k,
+                     {_row_hash("x", cols)} AS h
                         FROM c x)
             SELECT coalesce(nk.authority_code, ck.authority_code) AS authority_code,
                    count(*) FILTER (WHERE ck.k IS NULL) AS added,
                    count(*) FILTER (WHERE nk.k IS NOT NULL AND ck.k IS NOT NULL AND nk.h <> ck.h) AS changed,
                    count(*) FILTER (WHERE nk.k IS NULL) AS removed,
                    count(*) FILTER (WHERE nk.h = ck.h) AS unchanged
-            FROM nk FULL OUTER JOIN ck ON nk.k = ck.k AND nk.authority_code IS NOT DISTINCT FROM ck.authority_code
+            FROM nk FULL OUTER JOIN ck ON nk.k = ck.k AND nk.authority_code IS NOT DISTINCT FROM
+                ck.authority_code
             GROUP BY ALL
         """
         df = cur.execute(sql).df()
@@ -169,6 +193,13 @@ def _identical(
 ) -> bool:
     """Would this batch change nothing? (same rows as the current ones it would replace)."""
     for table, frame in tables.items():
+        current = cur.execute(f"SELECT count(*) FROM ({_current(table, _rule(table, replace))})").fetchone()[
+            0
+        ]
+        if current != len(frame):
+            return False
+        if not current:
+            continue
         cols = _value_columns(cur, table)
         new = f"SELECT {_select_values('n0', cols, set(frame.columns))} FROM new_{table} n0"
         cur_sql = f"SELECT {_select_values('c0', cols)} FROM ({_current(table, _rule(table, replace))}) c0"
@@ -271,14 +302,16 @@ def _write_targets(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, batch_id
     """Append the targets that differ from the active ones and close the ones they replace."""
     cur.execute(
         """
-        INSERT INTO targets (goal, year, authority_code, target_low, target_high, set_by, set_at, note, batch_id)
+        INSERT INTO targets (goal, year, authority_code, target_low, target_high, set_by, set_at,
+            note, batch_id)
         SELECT n.goal, n.year, n.authority_code, n.target_low, n.target_high, ?, now(),
                'sheet ' || n.sheet || ' row ' || n.source_row, ?
         FROM new_targets n
         WHERE NOT EXISTS (
             SELECT 1 FROM targets t WHERE t.superseded_by IS NULL AND t.goal = n.goal AND t.year = n.year
               AND t.authority_code IS NOT DISTINCT FROM n.authority_code
-              AND t.target_low IS NOT DISTINCT FROM n.target_low AND t.target_high IS NOT DISTINCT FROM n.target_high)
+              AND t.target_low IS NOT DISTINCT FROM n.target_low AND t.target_high IS NOT DISTINCT
+                  FROM n.target_high)
         """,
         [user, batch_id],
     )
@@ -308,7 +341,8 @@ def rollback_batch(store: Store, batch_id: int, user: str) -> None:
         later: set[int] = set()
         for table in DATASET_TABLES:
             rows = cur.execute(
-                f"SELECT DISTINCT superseded_by FROM {table} WHERE batch_id = ? AND superseded_by IS NOT NULL",
+                f"SELECT DISTINCT superseded_by FROM {table} WHERE batch_id = ? AND "
+                "superseded_by IS NOT NULL",
                 [batch_id],
             ).fetchall()
             later |= {int(r[0]) for r in rows}
@@ -322,7 +356,8 @@ def rollback_batch(store: Store, batch_id: int, user: str) -> None:
         if later:
             ids = ", ".join(str(b) for b in sorted(later))
             raise BatchError(
-                f"לא ניתן לבטל את אצווה {batch_id}: אצוות מאוחרות יותר ({ids}) החליפו חלק משורותיה. בטלו אותן קודם.",
+                f"לא ניתן לבטל את אצווה {batch_id}: אצוות מאוחרות יותר ({ids}) החליפו חלק "
+                "משורותיה. בטלו אותן קודם.",
                 f"Cannot roll back batch {batch_id}: later batches ({ids}) replaced some of its rows. "
                 "Roll them back first.",
             )

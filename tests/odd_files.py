@@ -60,9 +60,11 @@ def raw_xlsx(sheet_xml_rows: str | bytes | None = None, *, rows: list[list] | No
         z.writestr(
             "[Content_Types].xml",
             '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
             '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.'
             'spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="'
             'application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
         )
@@ -74,7 +76,8 @@ def raw_xlsx(sheet_xml_rows: str | bytes | None = None, *, rows: list[list] | No
         )
         z.writestr(
             "xl/workbook.xml",
-            f'<?xml version="1.0"?><workbook {ns} {rel_ns}><sheets><sheet name="נתונים" sheetId="1" r:id="rId1"/>'
+            f'<?xml version="1.0"?><workbook {ns} {rel_ns}><sheets><sheet name="נתונים" '
+            'sheetId="1" r:id="rId1"/>'
             "</sheets></workbook>",
         )
         z.writestr(

@@ -34,7 +34,7 @@ def test_title_rows_merged_cells_and_totals(store):
 
 
 def test_english_headers_and_hebrew_synonyms(store):
-    analysis, result = _load(store, O.english_headers_and_synonyms(), "export.xlsx")
+    _analysis, result = _load(store, O.english_headers_and_synonyms(), "export.xlsx")
     assert result.status == "loaded", result.errors
     programs = store.query_df("SELECT * FROM programs")
     assert programs[["authority_code", "program_name", "operator", "flagship", "status"]].values.tolist() == [

@@ -51,7 +51,8 @@ def test_programs_sheet_with_title_rows_and_totals_loads_every_row(store):
     result = commit(analysis, store, user="tester")
     assert result.status == "loaded"
     rows = store.query_df(
-        "SELECT authority_code, locality_code, program_name, operator, flagship, start_date, status, participants, "
+        "SELECT authority_code, locality_code, program_name, operator, flagship, start_date, "
+        "status, participants, "
         "source_row FROM programs WHERE superseded_by IS NULL ORDER BY source_row"
     )
     assert rows["authority_code"].tolist() == [2630, 2630, 240, 10056, 10056]

@@ -128,6 +128,8 @@ def test_totals_labels():
     assert V.is_total_label("סה״כ משתתפים")
     assert V.is_total_label("Total")
     assert not V.is_total_label("סדנה")
+    assert V.is_total_label("סיכום")
+    assert not V.is_total_label("סיכום שנה ותכנון")  # a meeting topic, not a totals row
 
 
 def test_convert_column_converts_each_distinct_value_once():
