@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from charts.style import FONT_FAMILY, STATUS_COLORS, status_label
+from charts.style import FONT_FAMILY, PDI, RLI, STATUS_COLORS, STATUS_ORDER, status_label
 
 
 def _layout(fig: go.Figure, title: str | None, height: int = 380) -> go.Figure:
@@ -133,3 +133,97 @@ def locality_map(scores: pd.DataFrame, *, title: str | None = None) -> go.Figure
     fig.update_xaxes(visible=False, range=[34.2, 35.9])
     fig.update_yaxes(visible=False, range=[29.4, 33.4], scaleanchor="x", scaleratio=1.2)
     return _layout(fig, title, height=620)
+
+
+# -- builders added for the decks (issue 6); pages may use them too -------------------------------
+def goal_scores(
+    rows: pd.DataFrame,
+    goal_labels: dict[str, str],
+    *,
+    lang: str = "he",
+    title: str | None = None,
+) -> go.Figure:
+    """One locality's goals: how close each is to its target (0–100%), coloured by status.
+
+    `rows` is the attainment frame for one locality and period per goal. Goals without a target
+    (info) are left out; goals without data show as an empty grey bar labelled "no data".
+    """
+    from charts.narrative import format_target, format_value
+
+    data = rows[rows["status"] != "info"]
+    data = data[data["goal"].isin(goal_labels)]
+    order = {g: i for i, g in enumerate(goal_labels)}
+    data = data.assign(_order=data["goal"].map(order)).sort_values("_order", ascending=False)
+    score = (data["score"].fillna(0) * 100).clip(0, 100).round(0)
+    # Hebrew words with numbers inside a left-to-right chart: isolate them as right-to-left runs.
+    wrap = (lambda text: f"{RLI}{text}{PDI}") if lang == "he" else str
+    text = [
+        wrap(
+            f"{format_value(r['value'], r['unit'], lang)} ({format_target(r, lang)})"
+            if r["status"] != "no_data"
+            else status_label("no_data", lang)
+        )
+        for r in data.to_dict("records")
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=score.where((data["status"] != "no_data") & (score >= 2), 2),  # a visible stub at zero
+            y=[goal_labels[g] for g in data["goal"]],
+            orientation="h",
+            marker_color=[STATUS_COLORS.get(s, "#999") for s in data["status"]],
+            text=text,
+            textposition=[
+                "outside" if s == "no_data" or x < 35 else "inside"
+                for s, x in zip(data["status"], score, strict=True)
+            ],
+            insidetextanchor="end",
+            textangle=0,
+            hovertext=[status_label(s, lang) for s in data["status"]],
+            cliponaxis=False,
+        )
+    )
+    fig.update_traces(textfont={"color": "#111"}, constraintext="none")
+    fig.update_yaxes(side="right")
+    fig.update_xaxes(range=[100, 0], ticksuffix="%")  # bars grow leftwards, as Hebrew reads
+    return _layout(fig, title, height=max(260, 34 * len(data) + 90))
+
+
+def goal_status_shares(
+    att: pd.DataFrame,
+    goal_labels: dict[str, str],
+    *,
+    lang: str = "he",
+    title: str | None = None,
+) -> go.Figure:
+    """Goals ranked by the share of localities that achieved them or are on track (stacked by status).
+
+    `att` is the attainment frame for one year (half-year goals: the latest period is used).
+    """
+    from charts.narrative import latest_periods
+
+    rows = latest_periods(att)
+    rows = rows[rows["goal"].isin(goal_labels) & (rows["status"] != "info")]
+    counts = rows.groupby(["goal", "status"]).size().unstack(fill_value=0)
+    totals = counts.sum(axis=1).where(lambda s: s > 0, 1)
+    shares = counts.div(totals, axis=0) * 100
+    done = shares.reindex(columns=["achieved", "on_track"], fill_value=0).sum(axis=1)
+    goals = list(done.sort_values(kind="stable").index)  # best at the top of the chart
+    fig = go.Figure()
+    for status in STATUS_ORDER:
+        if status == "info" or status not in shares:
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=shares.loc[goals, status].round(0),
+                y=[goal_labels[g] for g in goals],
+                orientation="h",
+                name=status_label(status, lang),
+                marker_color=STATUS_COLORS[status],
+                text=[f"{v:.0f}%" if v >= 6 else "" for v in shares.loc[goals, status]],
+                textposition="inside",
+            )
+        )
+    fig.update_layout(barmode="stack", legend={"traceorder": "normal"})
+    fig.update_yaxes(side="right")
+    fig.update_xaxes(range=[100, 0], ticksuffix="%")
+    return _layout(fig, title, height=max(300, 30 * len(goals) + 120))
