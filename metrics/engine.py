@@ -61,10 +61,6 @@ def _sql_date(d: dt.date) -> str:
     return f"DATE '{d.isoformat()}'"
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _sql_num(x: float | None) -> str:
     return "NULL" if x is None else f"CAST({float(x)!r} AS DOUBLE)"
 
@@ -107,10 +103,10 @@ def _scope_ctes(
     if codes is not None:
         where = f"\n    WHERE authority_code IN ({', '.join(str(int(c)) for c in codes) or 'NULL'})"
     return (
-        "activity AS (\n" + "\n    UNION ALL\n".join(parts) + "\n),\n"
+        "activity AS MATERIALIZED (\n" + "\n    UNION ALL\n".join(parts) + "\n),\n"
         "-- every authority that sent anything, in any dataset and any year\n"
-        f"scope AS (\n    SELECT DISTINCT authority_code FROM activity{where}\n),\n"
-        "bounds AS (\n"
+        f"scope AS MATERIALIZED (\n    SELECT DISTINCT authority_code FROM activity{where}\n),\n"
+        "bounds AS MATERIALIZED (\n"
         f"    SELECT least(coalesce(year(min(first_date)), {as_of.year}), {as_of.year}) AS first_year\n"
         "    FROM activity\n),\n"
     )
@@ -128,13 +124,13 @@ def _periods_ctes(as_of: dt.date, year: int | None) -> str:
     return f"""years AS (
     SELECT CAST(unnest(range({first}, {last} + 1)) AS INTEGER) AS year FROM bounds
 ),
-periods_year AS (
+periods_year AS MATERIALIZED (
     SELECT *, {common}
     FROM (SELECT CAST(year AS VARCHAR) AS period, year,
                  make_date(year, 1, 1) AS period_start, make_date(year, 12, 31) AS period_end
           FROM years)
 ),
-periods_half_year AS (
+periods_half_year AS MATERIALIZED (
     SELECT *, {common}
     FROM (SELECT year || '-H' || h AS period, year,
                  make_date(year, 6 * h - 5, 1) AS period_start,
@@ -145,8 +141,10 @@ periods_half_year AS (
 """
 
 
-def _coverage_ctes(catalog: Catalog, datasets: Iterable[str], as_of: dt.date) -> str:
-    """cov_<dataset>: month-aligned spans with row counts, deciding no_data per period."""
+def _coverage_ctes(
+    catalog: Catalog, datasets: Iterable[str], as_of: dt.date, kinds: Sequence[str] = ("year", "half_year")
+) -> str:
+    """cov_<dataset>: month-aligned spans with row counts; cov_<dataset>_<kind>: rows per period."""
     out = []
     for ds in datasets:
         spec = catalog.datasets[ds]
@@ -165,7 +163,15 @@ def _coverage_ctes(catalog: Catalog, datasets: Iterable[str], as_of: dt.date) ->
                 f"           last_day({spec.date_to}) AS date_to, count(*) AS n\n"
                 f"    FROM {ds} WHERE superseded_by IS NULL GROUP BY ALL"
             )
-        out.append(f"cov_{ds} AS (\n{body}\n),\n")
+        out.append(f"cov_{ds} AS MATERIALIZED (\n{body}\n),\n")
+        for kind in kinds:
+            out.append(
+                f"cov_{ds}_{kind} AS MATERIALIZED (\n"
+                f"    SELECT c.authority_code, p.period, sum(c.n) AS n\n"
+                f"    FROM cov_{ds} c\n"
+                f"    JOIN periods_{kind} p ON c.date_from <= p.period_end AND c.date_to >= p.period_start\n"
+                f"    GROUP BY c.authority_code, p.period\n),\n"
+            )
     return "".join(out)
 
 
@@ -173,7 +179,7 @@ def _goal_cte(goal: Goal, order: int) -> str:
     """m_<goal> (the catalog measure) and g_<goal> (scope × periods with value and defaults)."""
     periods = f"periods_{goal.period}"
     cov_union = "\n        UNION ALL\n".join(
-        f"        SELECT authority_code, date_from, date_to, n FROM cov_{ds}" for ds in goal.datasets
+        f"        SELECT authority_code, period, n FROM cov_{ds}_{goal.period}" for ds in goal.datasets
     )
     is_integer = "true" if goal.unit in rules.INTEGER_UNITS else "false"
     t = goal.target
@@ -210,28 +216,24 @@ g_{goal.id} AS (
     FROM scope s
     CROSS JOIN {periods} p
     LEFT JOIN (
-        SELECT c.authority_code, p.period, sum(c.n) AS n
+        SELECT authority_code, period, sum(n) AS n
         FROM (
 {cov_union}
-        ) c
-        JOIN {periods} p ON c.date_from <= p.period_end AND c.date_to >= p.period_start
-        GROUP BY c.authority_code, p.period
+        )
+        GROUP BY authority_code, period
     ) cov ON cov.authority_code = s.authority_code AND cov.period = p.period
     LEFT JOIN m_{goal.id} m ON m.authority_code = s.authority_code AND m.period = p.period
 ),
 """
 
 
-def _final_select(goal_ids: Sequence[str], catalog: Catalog) -> str:
+def _final_select(goal_ids: Sequence[str]) -> str:
     union = "\n    UNION ALL BY NAME\n".join(f"    SELECT * FROM g_{gid}" for gid in goal_ids)
-    labels = ", ".join(
-        f"('{g.id}', {_sql_str(g.label_he)}, {_sql_str(g.label_en)})" for g in map(catalog.goal, goal_ids)
-    )
     return f"""all_goals AS (
 {union}
 ),
 -- targets: a locality override beats a year-wide override beats the catalog default
-targets_current AS (
+targets_current AS MATERIALIZED (
     SELECT target_id, goal, year, authority_code, target_low, target_high
     FROM targets
     WHERE superseded_by IS NULL AND (target_low IS NOT NULL OR target_high IS NOT NULL)
@@ -254,11 +256,9 @@ resolved AS (
 paced AS (
     SELECT *, {_indent(rules.EXPECTED_SQL, 4).strip()} AS expected_by_now
     FROM resolved
-),
-labels(goal, label_he, label_en) AS (VALUES {labels})
+)
 SELECT
-    x.authority_code AS locality_code, a.name AS locality_name, a.name_en AS locality_name_en,
-    x.goal, l.label_he, l.label_en, x.period, x.period_kind, x.year,
+    x.authority_code AS locality_code, x.goal, x.period, x.period_kind, x.year,
     x.period_start, x.period_end, x.eval_date, x.closed, x.elapsed,
     x.value,
     CASE WHEN x.target_op = '<=' THEN x.target_high ELSE x.target_low END AS target,
@@ -270,8 +270,6 @@ SELECT
     {_indent(rules.FORECAST_SQL, 4).strip()} AS forecast,
     x.unit, x.pace, x.weight, x.data_rows, x.reason
 FROM paced x
-JOIN labels l ON l.goal = x.goal
-LEFT JOIN authorities a ON a.code = x.authority_code
 ORDER BY x.authority_code, x.goal_order, x.period_start
 """
 
@@ -298,9 +296,9 @@ def build_sql(
         + "WITH\n"
         + _scope_ctes(catalog, all_datasets, as_of, codes)
         + _periods_ctes(as_of, year)
-        + _coverage_ctes(catalog, used, as_of)
+        + _coverage_ctes(catalog, used, as_of, sorted({g.period for g in goals}))
         + "".join(_goal_cte(g, order[g.id]) for g in goals)
-        + _final_select(goal_ids, catalog)
+        + _final_select(goal_ids)
     )
 
 
@@ -347,7 +345,16 @@ def attainment(
     if not goal_ids or (year is not None and year > day.year):
         return pd.DataFrame(columns=list(OUTPUT_COLUMNS))
     sql = build_sql(catalog, goal_ids, as_of=day, year=year, codes=codes)
-    return store.query_df(sql)
+    df = store.query_df(sql)
+    # Names and labels are attached here, from small lookups, rather than carried per row in SQL:
+    # converting repeated strings row by row is most of the cost of fetching the frame.
+    names = store.query_df("SELECT code, name, name_en FROM authorities").set_index("code")
+    goals_by_id = {g.id: g for g in catalog.goals}
+    df["locality_name"] = df["locality_code"].map(names["name"])
+    df["locality_name_en"] = df["locality_code"].map(names["name_en"])
+    df["label_he"] = df["goal"].map({k: g.label_he for k, g in goals_by_id.items()})
+    df["label_en"] = df["goal"].map({k: g.label_en for k, g in goals_by_id.items()})
+    return df.loc[:, list(OUTPUT_COLUMNS)]
 
 
 def explain(
