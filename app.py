@@ -13,8 +13,12 @@ st.set_page_config(page_title="יעד · Yaad", page_icon="🎯", layout="wide")
 def _first_start() -> int:
     """Once per server process: reference data, and the sample data when the store is empty."""
     from ingest.first_run import ensure_ready
+    from ingest.inbox import start_worker
 
-    return ensure_ready(get_store())
+    store = get_store()
+    loaded = ensure_ready(store)
+    start_worker(store)  # imports handed over by `python -m ingest` while this server holds the file
+    return loaded
 
 
 with st.sidebar:
