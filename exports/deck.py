@@ -132,7 +132,8 @@ def _t(key: str, lang: str, **kwargs: object) -> str:
     return TEXT[key][lang].format(**kwargs)
 
 
-def _as_of(as_of: dt.date | str | None) -> dt.date:
+def as_of_date(as_of: dt.date | str | None) -> dt.date:
+    """The evaluation date: the given one, or today."""
     if as_of is None:
         return dt.date.today()
     if isinstance(as_of, str):
@@ -164,6 +165,8 @@ def find_authority(store: Store, locality: int | str) -> tuple[int, str]:
             hit = authorities[(folded == key) | (folded == _fold("מועצה אזורית " + text))]
             if hit.empty:
                 hit = authorities[authorities["name_en"].fillna("").map(_fold) == key]
+            if hit.empty and len(key) >= 3:  # a unique beginning: תל אביב -> תל אביב -יפו
+                hit = authorities[folded.str.startswith(key)]
     if len(hit) != 1:
         found = ", ".join(hit["name"].head(5)) or "—"
         raise DeckError(
@@ -452,7 +455,7 @@ def locality_deck(
     localities) saves the query when many decks are made at once; `renderer` keeps one browser.
     """
     catalog = catalog or load_catalog()
-    day = _as_of(as_of)
+    day = as_of_date(as_of)
     code, name_he = find_authority(store, authority_code)
     att = _fresh_attainment(store, year, day, att, [code])
     rows = latest_periods(att)
@@ -551,7 +554,7 @@ def national_deck(
 ) -> bytes:
     """The national deck: summary, scorecard, goal rankings, and the localities that need attention."""
     catalog = catalog or load_catalog()
-    day = _as_of(as_of)
+    day = as_of_date(as_of)
     att = _fresh_attainment(store, year, day, att)
     rows = latest_periods(att)
     labels = _labels(catalog, lang)
