@@ -5,13 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from charts.figures import distribution, ranked_bars
-from metrics.peers import peer_groups, per_resident
+from metrics.peers import rank_within
 from pages._shared import (
     attainment,
     data_version,
-    get_store,
     goal_labels,
     lang,
+    peers,
     show_rows_behind,
     t,
     year_select,
@@ -28,20 +28,21 @@ goal = st.selectbox(t("choose_goal"), list(labels), format_func=labels.get, key=
 year = year_select(list(att_all["year"].unique()))
 rows = att_all[(att_all["goal"] == goal) & (att_all["year"] == year)]
 
-peers = peer_groups(get_store())
-group_columns = [c for c in peers.columns if c not in ("authority_code", "population")]
+groups = peers(data_version()).assign(everyone="")
+group_columns = [
+    c
+    for c in groups.columns
+    if c not in ("authority_code", "name", "name_en", "population", "lat", "lon", "everyone")
+]
 c1, c2, c3 = st.columns(3)
 by = c1.selectbox(t("peer_group"), [None, *group_columns], format_func=lambda c: t("all") if c is None else c)
 if by:
-    options = sorted(peers[by].dropna().astype(str).unique())
+    options = sorted(groups[by].dropna().astype(str).unique())
     chosen = c2.selectbox(by, options)
-    members = set(peers.loc[peers[by].astype(str) == chosen, "authority_code"])
-    rows = rows[rows["locality_code"].isin(members)]
-use_per_resident = c3.toggle(t("per_resident"))
-value_column = "value"
-if use_per_resident:
-    rows = per_resident(rows, peers)
-    value_column = "value_per_1000"
+    rows = rows[rows["locality_code"].isin(groups.loc[groups[by].astype(str) == chosen, "authority_code"])]
+rows = rank_within(rows, groups, by or "everyone")
+use_per_resident = c3.toggle(t("per_resident"), disabled=rows["value_per_1000"].isna().all())
+value_column = "value_per_1000" if use_per_resident else "value"
 
 event = st.plotly_chart(
     ranked_bars(rows, lang=lang(), title=t("ranked"), value_column=value_column),
