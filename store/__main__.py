@@ -1,0 +1,71 @@
+"""`python -m store backup --out FILE` / `python -m store restore FILE`: see store.backup.
+
+Exit code 0 on success, 2 when refused (the database is held by another process, or the file
+is not a backup) or failed; nothing is changed then.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from store import StoreLockedError, default_db_path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The commands and their options (every option has help text)."""
+    p = argparse.ArgumentParser(
+        prog="python -m store", description="גיבוי ושחזור של מסד הנתונים של יעד / Back up and restore Yaad."
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("backup", help="write the whole store to one zip (Parquet + manifest)")
+    b.add_argument("--out", type=Path, required=True, help="the backup file to write, e.g. yaad-2026-11.zip")
+    b.add_argument("--db", type=Path, default=None, help=f"database file (default: {default_db_path()})")
+    r = sub.add_parser("restore", help="replace the database with a backup (old file kept as .bak)")
+    r.add_argument("file", type=Path, help="a backup zip written by `python -m store backup`")
+    r.add_argument("--db", type=Path, default=None, help=f"database file (default: {default_db_path()})")
+    for sp in (b, r):
+        sp.add_argument("--lang", choices=("he", "en"), default="he", help="language of messages")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    from store.backup import BackupError, backup, restore
+
+    args = build_parser().parse_args(argv)
+    db = args.db or default_db_path()
+    en = args.lang == "en"
+    try:
+        if args.command == "backup":
+            manifest = backup(db, args.out)
+            rows = sum(manifest["tables"].values())
+            print(
+                f"backup written: {args.out} ({rows:,} rows)"
+                if en
+                else f"נכתב גיבוי: {args.out} ({rows:,} שורות)"
+            )
+        else:
+            manifest = restore(args.file, db)
+            rows = sum(manifest["tables"].values())
+            bak = db.with_name(db.name + ".bak")
+            kept = f"; previous file kept as {bak}" if bak.exists() else ""
+            kept_he = f"; הקובץ הקודם נשמר בשם {bak}" if bak.exists() else ""
+            print(
+                f"restored {db} from {args.file} ({rows:,} rows){kept}"
+                if en
+                else f"שוחזר {db} מתוך {args.file} ({rows:,} שורות){kept_he}"
+            )
+    except BackupError as exc:
+        print(exc.message_en if en else exc.message_he, file=sys.stderr)
+        return 2
+    except StoreLockedError as exc:
+        he, _, en_text = str(exc).partition(" / ")
+        print(en_text if en and en_text else he, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
