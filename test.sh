@@ -10,6 +10,7 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans Hebrew" || need+=(fonts-noto-core)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-impress)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "• installing ${need[*]} (apt-get)" >&2
