@@ -62,36 +62,35 @@ def scorecard_figure(
         lambda col: col.map(lambda s: status_label(s, lang) if isinstance(s, str) else "")
     )
     label_row = np.array([goal_labels[g] for g in goals], dtype=object)
-    name_col = names.to_numpy(dtype=object)[:, None]
-    hover = name_col + "<br>" + label_row + "<br>" + status_text.to_numpy(dtype=object) + ": "
-    hover = hover + text.to_numpy(dtype=object) + " / " + targets.astype(str).to_numpy(dtype=object)
 
     n = len(STATUS_ORDER)
     scale = []  # discrete colours: each status owns an equal slice of the scale
     for i, s in enumerate(STATUS_ORDER):
         scale += [[i / n, STATUS_COLORS[s]], [(i + 1) / n, STATUS_COLORS[s]]]
-    custom = np.empty((len(codes), len(goals), 2), dtype=object)
-    custom[:, :, 0] = np.array(codes, dtype=object)[:, None]
-    custom[:, :, 1] = np.array(goals, dtype=object)[None, :]
+    # numpy arrays, not nested lists: plotly validates lists element by element (1 s at 255 × 21).
+    # The payload is sent on every rerun, so cells carry only what the tooltip needs; a click is
+    # mapped back to (locality, goal) through the axis labels (see `cell_at`).
     fig = go.Figure(
         go.Heatmap(
-            z=z.to_numpy().tolist(),
-            x=list(label_row),
-            y=list(names),
-            text=text.to_numpy().tolist(),
+            z=z.to_numpy(dtype=float),
+            customdata=np.dstack(
+                [status_text.to_numpy(dtype=object), targets.astype(str).to_numpy(dtype=object)]
+            ),
+            x=label_row,
+            y=names.to_numpy(dtype=object),
+            text=text.to_numpy(dtype=object),
             texttemplate="%{text}",
-            hovertext=hover.tolist(),
-            hoverinfo="text",
+            hovertemplate="%{y}<br>%{x}<br>%{customdata[0]}: %{text} / %{customdata[1]}<extra></extra>",
             colorscale=scale,
             zmin=-0.5,
             zmax=n - 0.5,
             showscale=False,
             xgap=2,
             ygap=2,
-            customdata=custom.tolist(),
         )
     )
     fig.update_layout(
+        meta={"locality_codes": [int(c) for c in codes], "goals": goals},
         title=title,
         font={"family": FONT_FAMILY, "size": 13},
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
@@ -101,3 +100,14 @@ def scorecard_figure(
         plot_bgcolor="white",
     )
     return fig
+
+
+def cell_at(fig: go.Figure, point: dict) -> tuple[int, str] | None:
+    """(locality_code, goal) of a clicked scorecard cell, from the point's axis labels."""
+    meta = fig.layout.meta or {}
+    try:
+        row = list(fig.data[0].y).index(point["y"])
+        col = list(fig.data[0].x).index(point["x"])
+        return int(meta["locality_codes"][row]), str(meta["goals"][col])
+    except (KeyError, ValueError, IndexError, TypeError):
+        return None

@@ -59,12 +59,25 @@ def get_store() -> Store:
     return Store(default_db_path(), wait_seconds=10)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=8)
 def attainment(data_version: int, year: int | None, as_of: str | None) -> pd.DataFrame:
     """The tidy attainment frame, cached per data version (a write invalidates it)."""
     from metrics.engine import attainment as compute
 
     return compute(get_store(), year=year, as_of=as_of)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def years(data_version: int) -> list[int]:
+    """The years the attainment table covers, newest first."""
+    return sorted({int(y) for y in attainment(data_version, None, None)["year"]}, reverse=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def attainment_year(data_version: int, year: int) -> pd.DataFrame:
+    """One year's slice: small to hand out on every rerun (the whole table is ~60k rows)."""
+    att = attainment(data_version, None, None)
+    return att[att["year"] == year].reset_index(drop=True)
 
 
 def data_version() -> int:
@@ -82,8 +95,7 @@ def catalog():
 
 def goal_labels() -> dict[str, str]:
     """Goal id -> label in the reader's language, in catalog order."""
-    key = "label_he" if lang() == "he" else "label_en"
-    return {g.id: getattr(g, key) for g in catalog().goals}
+    return goal_labels_for(lang())
 
 
 def show_rows_behind(goal: str, locality_code: int, period: str) -> None:
@@ -97,26 +109,12 @@ def show_rows_behind(goal: str, locality_code: int, period: str) -> None:
         st.code(explain(goal), language="sql")
 
 
-def selected_cell(event: object) -> tuple[int, str] | None:
-    """(locality_code, goal) of the clicked heatmap cell, or None."""
-    try:
-        points = event.selection["points"]  # type: ignore[attr-defined]
-    except (AttributeError, KeyError, TypeError):
-        return None
-    if not points:
-        return None
-    custom = points[0].get("customdata")
-    if not custom:
-        return None
-    return int(custom[0]), str(custom[1])
-
-
-def year_select(years: list[int], key: str = "year") -> int:
+def year_select(options: list[int], key: str = "year") -> int:
     """A year picker shared by the pages; remembers the choice across pages."""
-    years = sorted({int(y) for y in years}, reverse=True)
-    if st.session_state.get(key) not in years:
-        st.session_state[key] = years[0]
-    return st.selectbox(t("year"), years, key=key)
+    options = sorted({int(y) for y in options}, reverse=True)
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
+    return st.selectbox(t("year"), options, key=key)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -136,3 +134,27 @@ def peers(data_version: int) -> pd.DataFrame:
     groups = peer_groups(store)
     coords = store.query_df("SELECT code AS authority_code, lat, lon FROM authorities")
     return groups.merge(coords, on="authority_code", how="left")
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def overview(data_version: int, filters, lang_code: str):  # noqa: ANN001 - charts.overview types
+    """The overview for these filters, built once per data version (figures are not pickled)."""
+    from charts.overview import build_overview
+
+    model_goals = {g.id for g in catalog().goals_of_model(filters.model)} if filters.model else None
+    scores = composite_scores(data_version)
+    return build_overview(
+        attainment_year(data_version, filters.year),
+        scores[scores["year"] == filters.year],
+        peers(data_version),
+        goal_labels_for(lang_code),
+        model_goals,
+        filters,
+        lang_code,
+    )
+
+
+def goal_labels_for(lang_code: str) -> dict[str, str]:
+    """Goal id -> label in the given language, in catalog order."""
+    key = "label_he" if lang_code == "he" else "label_en"
+    return {g.id: getattr(g, key) for g in catalog().goals}

@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import streamlit as st
 
-from charts.figures import locality_map
-from charts.scorecard import scorecard_figure
+from charts.overview import OverviewFilters
+from charts.scorecard import cell_at
 from charts.style import status_label
 from pages._shared import (
-    attainment,
     catalog,
-    composite_scores,
     data_version,
     goal_labels,
     lang,
+    overview,
     peers,
-    selected_cell,
     show_rows_behind,
     t,
     year_select,
+    years,
 )
 
 st.title(t("nav_overview"))
 version = data_version()
-all_years = attainment(version, None, None)
-if all_years.empty:
+available = years(version)
+if not available:
     st.info(t("no_data_yet"))
     st.stop()
 
@@ -32,14 +31,17 @@ groups = peers(version)
 models = catalog().models
 f1, f2, f3, f4 = st.columns(4)
 with f1:
-    year = year_select(list(all_years["year"].unique()))
+    year = year_select(available)
 model = f2.selectbox(
     t("program_model"),
     [None, *models],
     format_func=lambda m: t("all") if m is None else getattr(models[m], lang()),
 )
-districts = sorted(groups["district"].dropna().unique())
-district = f3.selectbox(t("district"), [None, *districts], format_func=lambda d: t("all") if d is None else d)
+district = f3.selectbox(
+    t("district"),
+    [None, *sorted(groups["district"].dropna().unique())],
+    format_func=lambda d: t("all") if d is None else d,
+)
 attribute_columns = [
     c
     for c in groups.columns
@@ -48,56 +50,46 @@ attribute_columns = [
 peer_column = f4.selectbox(
     t("peer_group"), [None, *attribute_columns], format_func=lambda c: t("all") if c is None else c
 )
-
-att = all_years[all_years["year"] == year]
-labels = goal_labels()
-if model:
-    labels = {g: label for g, label in labels.items() if g in {x.id for x in catalog().goals_of_model(model)}}
-    att = att[att["goal"].isin(labels)]
-keep = groups
-if district:
-    keep = keep[keep["district"] == district]
+peer_value = None
 if peer_column:
-    values = sorted(groups[peer_column].dropna().astype(str).unique())
-    chosen = st.selectbox(t("peer_value"), values)
-    keep = keep[keep[peer_column].astype(str) == chosen]
-att = att[att["locality_code"].isin(keep["authority_code"])]
+    peer_value = st.selectbox(t("peer_value"), sorted(groups[peer_column].dropna().astype(str).unique()))
 
-scored = att[~att["status"].isin(["no_data", "info"])]
+view = overview(version, OverviewFilters(year, model, district, peer_column, peer_value), lang())
 c1, c2, c3, c4 = st.columns(4)
-c1.metric(t("localities_with_data"), scored["locality_code"].nunique())
-c2.metric(t("achieved_or_on_track"), int(scored["status"].isin(["achieved", "on_track"]).sum()))
-c3.metric(t("at_risk"), int((scored["status"] == "at_risk").sum()))
-c4.metric(t("off_track"), int(scored["status"].isin(["off_track", "missed"]).sum()))
+c1.metric(t("localities_with_data"), view.counts["localities"])
+c2.metric(t("achieved_or_on_track"), view.counts["achieved_or_on_track"])
+c3.metric(t("at_risk"), view.counts["at_risk"])
+c4.metric(t("off_track"), view.counts["off_track"])
 
 st.subheader(t("scorecard"))
-event = st.plotly_chart(
-    scorecard_figure(att, labels, lang=lang()), key="scorecard", on_select="rerun", selection_mode="points"
-)
-cell = selected_cell(event)
+event = st.plotly_chart(view.scorecard, key="scorecard", on_select="rerun", selection_mode="points")
+points = event.selection["points"] if event else []
+cell = cell_at(view.scorecard, points[0]) if points else None
 
-st.caption(t("scorecard_table"))
-table = att.assign(
-    goal_label=att["goal"].map(labels), status_label=att["status"].map(lambda s: status_label(s, lang()))
-)[["status_label", "target", "value", "goal_label", "locality_name", "goal", "locality_code", "period"]]
-picked = st.dataframe(
-    table,
-    hide_index=True,
-    on_select="rerun",
-    selection_mode="single-row",
-    key="scorecard_table",
-    column_order=["status_label", "target", "value", "goal_label", "locality_name"],
-    column_config={
-        "status_label": t("status"),
-        "target": t("target"),
-        "value": t("value"),
-        "goal_label": t("goal"),
-        "locality_name": t("locality"),
-    },
-)
-if picked and picked.selection["rows"]:
-    row = table.iloc[picked.selection["rows"][0]]
-    cell = (int(row["locality_code"]), str(row["goal"]))
+att = view.attainment
+if st.toggle(t("show_table"), key="overview_table"):
+    labels = goal_labels()
+    table = att.assign(
+        goal_label=att["goal"].map(labels), status_label=att["status"].map(lambda s: status_label(s, lang()))
+    )
+    picked = st.dataframe(
+        table,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="scorecard_table",
+        column_order=["status_label", "target", "value", "goal_label", "locality_name"],
+        column_config={
+            "status_label": t("status"),
+            "target": t("target"),
+            "value": t("value"),
+            "goal_label": t("goal"),
+            "locality_name": t("locality"),
+        },
+    )
+    if picked and picked.selection["rows"]:
+        row = table.iloc[picked.selection["rows"][0]]
+        cell = (int(row["locality_code"]), str(row["goal"]))
 if cell:
     match = att[(att["locality_code"] == cell[0]) & (att["goal"] == cell[1])]
     if not match.empty:
@@ -105,10 +97,5 @@ if cell:
 else:
     st.caption(t("pick_cell"))
 
-scores = composite_scores(version)
-scores = scores[(scores["year"] == year) & (scores["model"] == (model or "all"))]
-scores = scores.merge(
-    keep[["authority_code", "lat", "lon"]], left_on="locality_code", right_on="authority_code"
-)
 st.subheader(t("map_title"))
-st.plotly_chart(locality_map(scores), key="map")
+st.plotly_chart(view.map, key="map")
