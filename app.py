@@ -6,7 +6,7 @@ import streamlit as st
 
 from pages._shared import apply_direction, get_store, t
 
-st.set_page_config(page_title="יעד · Yaad", page_icon="🎯", layout="wide")
+st.set_page_config(page_title="יעד · Yaad", page_icon=":material/flag:", layout="wide")
 
 
 @st.cache_resource(show_spinner=False)
@@ -39,12 +39,22 @@ except Exception as exc:  # the store could not be opened or set up: say so, no 
     st.stop()
 
 pages = [
-    st.Page("pages/overview.py", title=t("nav_overview"), icon="📊", url_path="overview", default=True),
-    st.Page("pages/locality.py", title=t("nav_locality"), icon="🏙️", url_path="locality"),
-    st.Page("pages/goal.py", title=t("nav_goal"), icon="🎯", url_path="goal"),
-    st.Page("pages/compare.py", title=t("nav_compare"), icon="⚖️", url_path="compare"),
-    st.Page("pages/data_quality.py", title=t("nav_quality"), icon="🧹", url_path="data-quality"),
-    st.Page("pages/targets.py", title=t("nav_targets"), icon="📐", url_path="targets"),
-    st.Page("pages/upload.py", title=t("nav_upload"), icon="📤", url_path="upload"),
+    st.Page(
+        "pages/overview.py",
+        title=t("nav_overview"),
+        icon=":material/dashboard:",
+        url_path="overview",
+        default=True,
+    ),
+    st.Page(
+        "pages/locality.py", title=t("nav_locality"), icon=":material/location_city:", url_path="locality"
+    ),
+    st.Page("pages/goal.py", title=t("nav_goal"), icon=":material/flag:", url_path="goal"),
+    st.Page("pages/compare.py", title=t("nav_compare"), icon=":material/compare_arrows:", url_path="compare"),
+    st.Page(
+        "pages/data_quality.py", title=t("nav_quality"), icon=":material/fact_check:", url_path="data-quality"
+    ),
+    st.Page("pages/targets.py", title=t("nav_targets"), icon=":material/tune:", url_path="targets"),
+    st.Page("pages/upload.py", title=t("nav_upload"), icon=":material/upload_file:", url_path="upload"),
 ]
 st.navigation(pages).run()

@@ -10,13 +10,18 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from charts.style import FONT_FAMILY, STATUS_COLORS, STATUS_ORDER, status_label
+from charts.style import FONT_FAMILY, STATUS_COLORS, status_label
+
+ROW_PX = 30  # height of one locality row
+TILE_PX = 26  # a status tile, a little smaller than its row
 
 
-def format_value(value: object) -> str:
-    """A number as a scorecard cell shows it: integers plainly, fractions with two decimals."""
+def format_value(value: object, unit: str | None = None) -> str:
+    """A number as a scorecard cell shows it: shares as percent, integers plainly, else 2 decimals."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "—"
+    if unit == "share" and isinstance(value, (int, float, np.integer, np.floating)):
+        return f"{float(value) * 100:.0f}%"
     if isinstance(value, (int, np.integer)):
         return f"{int(value):,}"
     if isinstance(value, (float, np.floating)):
@@ -31,7 +36,7 @@ def scorecard_figure(
     lang: str = "he",
     title: str | None = None,
 ) -> go.Figure:
-    """A heatmap with one row per locality and one column per goal; the cell text is the value.
+    """A grid of status tiles: one row per locality, one column per goal; the tile text is the value.
 
     `att` is the tidy attainment frame for one period per goal (one row per locality × goal).
     """
@@ -47,7 +52,6 @@ def scorecard_figure(
         .sort_values(kind="stable")
     )
     codes = list(names.index)
-    status_code = {s: i for i, s in enumerate(STATUS_ORDER)}
 
     def grid(column: str) -> pd.DataFrame:
         return rows.pivot(index="locality_code", columns="goal", values=column).reindex(
@@ -55,59 +59,75 @@ def scorecard_figure(
         )
 
     status = grid("status")
-    z = status.apply(lambda col: col.map(status_code)).astype(float)
-    text = grid("value").apply(lambda col: col.map(format_value)).fillna("")
-    targets = grid("target").astype(object).where(lambda d: d.notna(), "")
-    status_text = status.apply(
-        lambda col: col.map(lambda s: status_label(s, lang) if isinstance(s, str) else "")
+    units = (
+        rows.drop_duplicates("goal").set_index("goal")["unit"] if "unit" in rows else pd.Series(dtype=object)
     )
+    text = grid("value").apply(lambda col: col.map(lambda v: format_value(v, units.get(col.name))))
+    targets = grid("target").astype(object).where(lambda d: d.notna(), "")
     label_row = np.array([goal_labels[g] for g in goals], dtype=object)
+    name_col = names.to_numpy(dtype=object)
 
-    n = len(STATUS_ORDER)
-    scale = []  # discrete colours: each status owns an equal slice of the scale
-    for i, s in enumerate(STATUS_ORDER):
-        scale += [[i / n, STATUS_COLORS[s]], [(i + 1) / n, STATUS_COLORS[s]]]
+    # Tiles are scatter markers, not a go.Heatmap: Streamlit reports clicks (selections) for
+    # scatter points but not for heatmap cells (streamlit#8760), and a click must lead to the
+    # rows behind the number. Missing cells (no row at all) are simply not drawn.
+    present_mask = status.notna().to_numpy()
+    rr, cc = np.nonzero(present_mask)
+    flat_status = status.to_numpy(dtype=object)[rr, cc]
+    colors = np.array([STATUS_COLORS.get(s, STATUS_COLORS["no_data"]) for s in flat_status], dtype=object)
+    status_text = np.array([status_label(s, lang) for s in flat_status], dtype=object)
     # numpy arrays, not nested lists: plotly validates lists element by element (1 s at 255 × 21).
-    # The payload is sent on every rerun, so cells carry only what the tooltip needs; a click is
-    # mapped back to (locality, goal) through the axis labels (see `cell_at`).
     fig = go.Figure(
-        go.Heatmap(
-            z=z.to_numpy(dtype=float),
-            customdata=np.dstack(
-                [status_text.to_numpy(dtype=object), targets.astype(str).to_numpy(dtype=object)]
-            ),
-            x=label_row,
-            y=names.to_numpy(dtype=object),
-            text=text.to_numpy(dtype=object),
-            texttemplate="%{text}",
+        go.Scatter(
+            x=label_row[cc],
+            y=name_col[rr],
+            mode="markers+text",
+            marker={"symbol": "square", "size": TILE_PX, "color": colors, "line": {"width": 0}},
+            text=text.to_numpy(dtype=object)[rr, cc],
+            textfont={"size": 11, "color": "#111"},
+            customdata=np.column_stack([status_text, targets.astype(str).to_numpy(dtype=object)[rr, cc]]),
             hovertemplate="%{y}<br>%{x}<br>%{customdata[0]}: %{text} / %{customdata[1]}<extra></extra>",
-            colorscale=scale,
-            zmin=-0.5,
-            zmax=n - 0.5,
-            showscale=False,
-            xgap=2,
-            ygap=2,
+            showlegend=False,
         )
     )
     fig.update_layout(
-        meta={"locality_codes": [int(c) for c in codes], "goals": goals},
+        # Label -> id maps, so a clicked tile (which reports its axis labels) finds its number.
+        meta={
+            "locality_codes": {str(n): int(c) for c, n in zip(codes, name_col, strict=True)},
+            "goals": {str(lbl): g for g, lbl in zip(goals, label_row, strict=True)},
+        },
         title=title,
         font={"family": FONT_FAMILY, "size": 13},
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
-        height=max(260, 30 * len(codes) + 140),
-        xaxis={"side": "top", "autorange": "reversed", "tickangle": -35},  # first goal on the right
-        yaxis={"autorange": "reversed", "side": "right"},
+        height=max(260, ROW_PX * len(codes) + 160),
+        # First goal on the right and first locality at the top, as a Hebrew reader scans.
+        xaxis={
+            "side": "top",
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": list(label_row),
+            "autorange": "reversed",
+            "tickangle": -35,
+            "showgrid": False,
+        },
+        yaxis={
+            "side": "right",
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": list(name_col),
+            "autorange": "reversed",
+            "showgrid": False,
+        },
         plot_bgcolor="white",
+        clickmode="event+select",
+        dragmode=False,
     )
     return fig
 
 
 def cell_at(fig: go.Figure, point: dict) -> tuple[int, str] | None:
-    """(locality_code, goal) of a clicked scorecard cell, from the point's axis labels."""
+    """(locality_code, goal) of a clicked scorecard tile, from the labels the click reports."""
     meta = fig.layout.meta or {}
     try:
-        row = list(fig.data[0].y).index(point["y"])
-        col = list(fig.data[0].x).index(point["x"])
-        return int(meta["locality_codes"][row]), str(meta["goals"][col])
-    except (KeyError, ValueError, IndexError, TypeError):
+        return int(meta["locality_codes"][str(point["y"])]), str(meta["goals"][str(point["x"])])
+    except (KeyError, TypeError, ValueError):
         return None

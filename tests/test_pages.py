@@ -64,10 +64,10 @@ def test_overview_scorecard_shows_round_table_values(app_db):
     assert not at.exception
     assert at.title[0].value == "תמונת מצב ארצית"
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    heat = spec["data"][0]
-    localities = heat["y"]
+    tiles = spec["data"][0]
+    localities = spec["layout"]["yaxis"]["categoryarray"]
     assert "נתניה" in localities and "מועצה אזורית משגב" in localities and len(localities) == 11
-    # The cell text for Netanya × round-table meetings equals the store's count for the year shown.
+    # The tile text for Netanya × round-table meetings equals the store's count for the year shown.
     year = at.selectbox[0].value
     s = Store(app_db)
     expected = s.query_one(
@@ -76,9 +76,11 @@ def test_overview_scorecard_shows_round_table_values(app_db):
         [int(year)],
     )
     s.close()
-    goal_col = heat["x"].index("מפגשי שולחן עגול")
-    row = localities.index("נתניה")
-    assert heat["text"][row][goal_col] == str(expected)
+    cells = {(y, x): text for x, y, text in zip(tiles["x"], tiles["y"], tiles["text"], strict=True)}
+    assert cells[("נתניה", "מפגשי שולחן עגול")] == str(expected)
+    # A tile's click is mapped back to its locality and goal through the figure's meta.
+    assert spec["layout"]["meta"]["locality_codes"]["נתניה"] == 7400
+    assert spec["layout"]["meta"]["goals"]["מפגשי שולחן עגול"] == "round_table_meetings"
 
 
 def test_language_switch_to_english(app_db):
