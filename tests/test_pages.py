@@ -88,3 +88,121 @@ def test_language_switch_to_english(app_db):
     at.sidebar.radio[0].set_value("en").run()
     assert not at.exception
     assert at.title[0].value == "National overview"
+
+
+def arad_workbook() -> bytes:
+    """Arad's corrected 2025 meeting log: three round tables (replaces Arad's stored 2025 rows)."""
+    import datetime as dt
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "נוכחות במפגשים"
+    ws.append(["יישוב", "תאריך", "סוג מפגש", "נושא", "מספר משתתפים"])
+    for month in (2, 5, 9):
+        ws.append(["ערד", dt.date(2025, month, 14), "שולחן עגול", "תכנון", 12])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def tile(at: AppTest, locality: str, goal_label: str) -> str:
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
+    cells = {(y, x): text for x, y, text in zip(spec["x"], spec["y"], spec["text"], strict=True)}
+    return cells[(locality, goal_label)]
+
+
+def test_upload_commit_changes_overview_and_locality(app_db):
+    at = new_app().run()
+    at.selectbox(key="year").set_value(2025).run()
+    assert tile(at, "ערד", "מפגשי שולחן עגול") == "1"
+
+    at.switch_page("pages/upload.py").run()
+    assert not at.exception
+    at.get("file_uploader")[0].set_value(
+        (
+            "arad_2025.xlsx",
+            arad_workbook(),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    ).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("לא נמצאו בעיות" in s.value for s in at.success)
+    commit = next(b for b in at.button if b.label == "שמירה במאגר")
+    commit.click().run()
+    assert any("נשמר: ייבוא מס'" in s.value for s in at.success), [s.value for s in at.success]
+
+    # The overview reflects the new batch at once (cached by data version).
+    at.switch_page("pages/overview.py").run()
+    at.selectbox(key="year").set_value(2025).run()
+    assert tile(at, "ערד", "מפגשי שולחן עגול") == "3"
+
+    # So does the locality page's goals table.
+    at.switch_page("pages/locality.py").run()
+    at.selectbox(key="locality").set_value(2560).run()
+    at.selectbox(key="year").set_value(2025).run()
+    goals = at.dataframe[0].value
+    row = goals[goals["goal_label"] == "מפגשי שולחן עגול"].iloc[0]
+    assert row["value"] == 3
+    assert row["status_label"] == "הושג"
+
+
+def test_rollback_from_data_quality_restores_previous_numbers(app_db):
+    from ingest.pipeline import analyse, commit
+
+    s = Store(app_db)
+    result = commit(analyse(arad_workbook(), "arad_2025.xlsx", s), s, user="test")
+    s.close()
+    assert result.status == "loaded"
+    at = new_app().run()
+    at.selectbox(key="year").set_value(2025).run()
+    assert tile(at, "ערד", "מפגשי שולחן עגול") == "3"
+
+    at.switch_page("pages/data_quality.py").run()
+    assert not at.exception
+    at.selectbox[0].set_value(result.batch_id)
+    at.checkbox[0].check()
+    next(b for b in at.button if b.label == "בטלו את הייבוא").click().run()
+    assert any(f"הייבוא {result.batch_id} בוטל" in s.value for s in at.success)
+
+    at.switch_page("pages/overview.py").run()
+    at.selectbox(key="year").set_value(2025).run()
+    assert tile(at, "ערד", "מפגשי שולחן עגול") == "1"
+
+
+def test_model_filter_limits_goals_and_target_edit_changes_status(app_db):
+    at = new_app().run()
+    at.selectbox(key="year").set_value(2025).run()
+    all_goals = set(json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["x"])
+    at.selectbox[1].set_value("misgav").run()  # program model filter
+    misgav_goals = set(json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["x"])
+    assert misgav_goals and misgav_goals < all_goals
+    assert "מפגשי שולחן עגול" not in misgav_goals
+
+    # National staff lower the 2025 round-table target to 1 for everyone: Arad's 1 becomes achieved.
+    at.switch_page("pages/targets.py").run()
+    at.selectbox(key="year").set_value(2025).run()
+    form_boxes = [sb for sb in at.selectbox if sb.label == "יעד"]
+    form_boxes[0].set_value("round_table_meetings")
+    at.number_input[0].set_value(1.0)
+    next(b for b in at.button if b.label == "שמירה").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("היעד נשמר" in s.value for s in at.success)
+
+    at.switch_page("pages/locality.py").run()
+    at.selectbox(key="locality").set_value(2560).run()
+    at.selectbox(key="year").set_value(2025).run()
+    goals = at.dataframe[0].value
+    row = goals[goals["goal_label"] == "מפגשי שולחן עגול"].iloc[0]
+    assert (row["value"], row["target"], row["status_label"]) == (1, 1, "הושג")
+
+
+def test_compare_needs_two_to_six_localities(app_db):
+    at = new_app().run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) >= 1
+    at.multiselect[0].set_value([7400]).run()
+    assert any("בין 2 ל-6" in w.value for w in at.warning)
