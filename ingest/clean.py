@@ -66,6 +66,10 @@ def person_key(name: object, secret: bytes) -> str | None:
 
 
 def _converter(col: Column, ctx: Context) -> Callable[[object], V.Converted]:
+    return V.guarded(_plain_converter(col, ctx))
+
+
+def _plain_converter(col: Column, ctx: Context) -> Callable[[object], V.Converted]:
     match col.type:
         case "text":
             return V.clean_text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,13 +27,18 @@ def ensure_ready(
     """Load the reference list; on an empty store, import the sample data. Returns files imported.
 
     "Empty" means no import batch ever ran, so a user who rolled everything back is not surprised
-    by the sample coming back.
+    by the sample coming back. YAAD_SAMPLE=0 starts an installation empty.
     """
     load_reference(store)
+    load_sample = load_sample and os.environ.get("YAAD_SAMPLE", "1") != "0"
     if not load_sample or store.query_one("SELECT count(*) FROM import_batches"):
         return 0
-    from ingest.pipeline import import_paths  # the pipeline is heavier; only needed on first start
+    return load_sample_data(store, progress=progress)
 
-    files = sample_files()
-    results = import_paths(store, files, user="sample-data", progress=progress)
+
+def load_sample_data(store: Store, *, progress: Callable[[int, int, str], None] | None = None) -> int:
+    """Import the sample workbooks (again): what the empty dashboard offers. Returns files loaded."""
+    from ingest.pipeline import import_paths  # the pipeline is heavier; only needed here
+
+    results = import_paths(store, sample_files(), user="sample-data", progress=progress)
     return sum(1 for r in results if r.status == "loaded")

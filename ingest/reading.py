@@ -12,23 +12,46 @@ import codecs
 import csv
 import io
 import re
+import tomllib
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 import python_calamine as pc
 
-MAX_FILE_BYTES = 100 * 1024 * 1024  # what we accept to read at all
+STREAMLIT_CONFIG = Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml"
+DEFAULT_UPLOAD_MB = 50
+
+
+def upload_limit_bytes(config: Path = STREAMLIT_CONFIG) -> int:
+    """Streamlit's `server.maxUploadSize` (MiB) in bytes: one limit for the page, the CLI and the inbox.
+
+    Streamlit refuses a larger upload before our code runs; files from disk must meet the same
+    limit before they are read or parsed.
+    """
+    try:
+        with open(config, "rb") as fh:
+            mb = tomllib.load(fh)["server"]["maxUploadSize"]
+        return int(mb) * 1024 * 1024
+    except (OSError, KeyError, TypeError, ValueError, tomllib.TOMLDecodeError):
+        return DEFAULT_UPLOAD_MB * 1024 * 1024
+
+
+MAX_FILE_BYTES = upload_limit_bytes()  # what we accept to read at all
 MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024  # sum of a zip's inflated entries
 MAX_ZIP_RATIO = 150  # inflated / compressed, for entries of meaningful size
 MAX_ZIP_ENTRIES = 5000
 MAX_ROWS = 250_000  # per sheet; a locality sheet is hundreds of rows, the benchmark 100,000
 MAX_COLUMNS = 500
+GRID_ROWS = 1_048_576  # Excel's last row: a reference there is a whole-column range, not data
 MAX_CELLS = 4_000_000  # rows x columns of one sheet as a dense reader would allocate it
 CHUNK = 1 << 22
+# A CSV field longer than this is not a cell (Excel holds at most 32,767 characters per cell);
+# it is also the csv module's default field limit, so nothing process-wide is changed.
+MAX_CSV_FIELD = csv.field_size_limit()
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -87,7 +110,8 @@ def detect_format(data: bytes, file_name: str) -> str:
             or "Book".encode("utf-16-le") in data[:1_000_000]
         ):
             return "xls"
-        raise _not_spreadsheet(name)
+        # An Office container without a workbook stream: a cut-off .xls, or another Office file.
+        raise _corrupt(name) if ext in (".xls", ".xlsx", ".xlsm") else _not_spreadsheet(name)
     head = data[:4096]
     if head.startswith(b"%PDF") or b"\x00" in head:
         raise _not_spreadsheet(name)
@@ -159,13 +183,14 @@ def _empty(name: str) -> ReadError:
 
 # -- zip safety ---------------------------------------------------------------------------------
 # Cell and row references a dense reader sizes its grid by, when they go beyond column Z or row
-# 99,999 (everything else is small). The literal-prefix pattern is fast; the general one (other
-# quotes, spaces around '=', namespace prefixes) runs only on chunks where the number of standard
-# ` r="` spellings differs from the number of cell and row elements.
-_REF = re.compile(rb'r="([A-Z]{2,}\d+|[A-Z]?\d{6,})"')
-_REF_ANY = re.compile(rb"""\sr\s*=\s*["']([A-Z]{2,}\d+|[A-Z]?\d{6,})["']""")
+# 99,999 (everything else is small), in every spelling calamine accepts: any quotes, spaces around
+# '=', a namespace prefix, and lower-case column letters (calamine reads r="xfd1048576" as
+# XFD1048576 and aborts). One pass: the pattern starts with a literal, so the regex engine skips
+# to each 'r' (a 37 MB sheet in ~0.1 s); anything that merely looks like a reference (an
+# attribute ending in r, text in an inline string) only makes the check stricter.
+_REF = re.compile(rb"""r\s*=\s*["']([A-Za-z]{2,}\d+|[A-Za-z]?\d{6,})["']""")
 
-_COL_ROW = re.compile(rb"([A-Z]*)(\d+)")
+_COL_ROW = re.compile(rb"([A-Za-z]*)(\d+)")
 _ODS_REPEAT = re.compile(rb"""number-(rows|columns)-repeated\s*=\s*["'](\d+)["']""")
 
 
@@ -194,8 +219,25 @@ def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def check_zip(data: bytes, name: str, kind: str) -> None:
-    """Refuse zip bombs, lying sizes and sheets whose extent a dense reader cannot allocate."""
+_ERROR_CELL = re.compile(rb"""<c\s([^>]*?\bt\s*=\s*["']e["'][^>]*)>(.*?)</c>""", re.S)
+_CELL_REF = re.compile(rb"""\br\s*=\s*["']([A-Z]{1,3})(\d+)["']""")
+_CELL_V = re.compile(rb"<v>([^<]{1,40})</v>")
+ErrorCells = dict[str, dict[tuple[int, int], str]]  # sheet -> (row, col) 1-based -> '#DIV/0!'
+
+
+def _error_cells(buf: bytes, found: dict[tuple[int, int], str]) -> None:
+    """Error cells (t="e": a formula that failed) in a piece of sheet XML: calamine reads them as ''."""
+    for attrs, inner in _ERROR_CELL.findall(buf):
+        ref, value = _CELL_REF.search(attrs), _CELL_V.search(inner)
+        if ref and value:
+            found[(int(ref.group(2)), _col_number(ref.group(1)))] = value.group(1).decode("utf-8", "replace")
+
+
+def check_zip(data: bytes, name: str, kind: str, errors: ErrorCells | None = None) -> None:
+    """Refuse zip bombs, lying sizes and sheets whose extent a dense reader cannot allocate.
+
+    When `errors` is given, it also collects the error cells of each xlsx sheet on the same pass.
+    """
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
@@ -219,6 +261,8 @@ def check_zip(data: bytes, name: str, kind: str) -> None:
         )
         is_ods_content = kind == "ods" and info.filename == "content.xml"
         max_row = max_col = 0
+        found: dict[tuple[int, int], str] = {}
+        err_tail = b""
         try:
             with zf.open(info) as stream:
                 tail = b""
@@ -232,12 +276,18 @@ def check_zip(data: bytes, name: str, kind: str) -> None:
                     if is_sheet or is_ods_content:
                         buf = tail + chunk
                         if is_sheet:
-                            standard = chunk.count(b' r="') == chunk.count(b"<c ") + chunk.count(b"<row ")
-                            pattern = _REF if standard else _REF_ANY
-                            for ref in pattern.findall(buf):
+                            for ref in _REF.findall(buf):
                                 letters, digits = _COL_ROW.fullmatch(ref).groups()
                                 max_row = max(max_row, int(digits))
-                                max_col = max(max_col, _col_number(letters))
+                                max_col = max(max_col, _col_number(letters.upper()))
+                            if errors is not None and (b't="e"' in chunk or b"t='e'" in chunk or found):
+                                _error_cells(err_tail + chunk, found)
+                                err_tail = chunk[-8192:]
+                            if max_col > MAX_COLUMNS or max_row > MAX_ROWS:  # refuse now, not after
+                                sheet = sheet_names.get(info.filename, info.filename)  # inflating it all
+                                if max_col <= MAX_COLUMNS and max_row < GRID_ROWS:
+                                    raise _too_many_rows(name, sheet, max_row, at_least=True)
+                                _check_extent(name, sheet, max_row, max_col)
                         else:
                             _check_ods_repeats(buf, name)
                         tail = buf[-256:]
@@ -249,6 +299,8 @@ def check_zip(data: bytes, name: str, kind: str) -> None:
             sheet = sheet_names.get(info.filename, info.filename)
             # Refs we did not match are at most column Z and row 99,999.
             _check_extent(name, sheet, max_row, max(max_col, 26 if max_row else 0))
+            if found and errors is not None:
+                errors[sheet] = found
 
 
 def _check_ods_repeats(buf: bytes, name: str) -> None:
@@ -262,7 +314,7 @@ def _check_ods_repeats(buf: bytes, name: str) -> None:
 
 
 def _check_extent(name: str, sheet: str, max_row: int, max_col: int) -> None:
-    if max_col > MAX_COLUMNS or max_row >= 1_000_000:
+    if max_col > MAX_COLUMNS or max_row >= GRID_ROWS:
         raise _whole_grid(name, sheet)
     if max_row > MAX_ROWS:
         raise _too_many_rows(name, sheet, max_row)
@@ -282,12 +334,13 @@ def _whole_grid(name: str, sheet: str | None) -> ReadError:
     )
 
 
-def _too_many_rows(name: str, sheet: str | None, rows: int) -> ReadError:
+def _too_many_rows(name: str, sheet: str | None, rows: int, *, at_least: bool = False) -> ReadError:
     where = f"בגיליון '{sheet}' בקובץ {name}" if sheet else f"בקובץ {name}"
     where_en = f"Sheet '{sheet}' of {name}" if sheet else f"The file {name}"
+    many_he, many_en = (f"לפחות {rows:,}", f"at least {rows:,}") if at_least else (f"{rows:,}", f"{rows:,}")
     return ReadError(
-        f"{where} יש {rows:,} שורות; המקסימום לקובץ אחד הוא {MAX_ROWS:,}. פצלו את הקובץ.",
-        f"{where_en} has {rows:,} rows; the maximum for one file is {MAX_ROWS:,}. Split the file.",
+        f"{where} יש {many_he} שורות; המקסימום לקובץ אחד הוא {MAX_ROWS:,}. פצלו את הקובץ.",
+        f"{where_en} has {many_en} rows; the maximum for one file is {MAX_ROWS:,}. Split the file.",
         sheet,
     )
 
@@ -313,16 +366,17 @@ def read_workbook(data: bytes, file_name: str) -> RawWorkbook:
     if kind == "csv":
         sheets = [read_csv(data, file_name)]
     else:
+        errors: ErrorCells = {}
         if kind in ("xlsx", "ods"):
-            check_zip(data, file_name, kind)
-        sheets = _read_calamine(data, file_name, kind)
+            check_zip(data, file_name, kind, errors if kind == "xlsx" else None)
+        sheets = _read_calamine(data, file_name, kind, errors)
     sheets = [s for s in sheets if any(any(v not in (None, "") for v in row) for row in s.rows)]
     if not sheets:
         raise _empty(file_name)
     return RawWorkbook(kind, sheets)
 
 
-def _read_calamine(data: bytes, name: str, kind: str) -> list[RawSheet]:
+def _read_calamine(data: bytes, name: str, kind: str, errors: ErrorCells | None = None) -> list[RawSheet]:
     try:
         wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except pc.PasswordError as exc:
@@ -351,9 +405,18 @@ def _read_calamine(data: bytes, name: str, kind: str) -> list[RawSheet]:
             raise _encrypted(name) from exc
         except Exception as exc:
             raise _corrupt(name, meta.name) from exc
+        _put_errors(rows, (errors or {}).get(meta.name, {}), start)
         _fill_merged(rows, merged, start)
         sheets.append(RawSheet(meta.name, rows, first_row=start[0] + 1, first_col=start[1] + 1))
     return sheets
+
+
+def _put_errors(rows: list[list[Any]], found: dict[tuple[int, int], str], start: tuple[int, int]) -> None:
+    """Put back the error values calamine blanked ('#DIV/0!'), so cleaning reports them per cell."""
+    for (r, c), value in found.items():
+        i, j = r - 1 - start[0], c - 1 - start[1]
+        if 0 <= i < len(rows) and 0 <= j < len(rows[i]) and rows[i][j] in (None, ""):
+            rows[i][j] = value
 
 
 def _fill_merged(rows: list[list[Any]], merged: list, start: tuple[int, int]) -> None:
@@ -390,7 +453,10 @@ def sniff_delimiter(text: str) -> str:
     lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
     best, best_score = ",", -1.0
     for delim in (",", ";", "\t"):
-        counts = [len(next(csv.reader([ln], delimiter=delim))) for ln in lines]
+        try:
+            counts = [len(next(csv.reader([ln], delimiter=delim))) for ln in lines]
+        except csv.Error:  # a field over the csv module's limit: read_csv reports it
+            continue
         if not counts or max(counts) < 2:
             continue
         common = max(set(counts), key=counts.count)
@@ -411,6 +477,13 @@ def read_csv(data: bytes, name: str) -> RawSheet:
             if len(rows) > MAX_ROWS + 1:
                 raise _too_many_rows(name, None, text.count("\n"))
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise ReadError(
+                f"בקובץ {name} יש תא ארוך מ-{MAX_CSV_FIELD:,} תווים (ב-Excel תא מכיל עד 32,767). "
+                "ייתכן שזה אינו קובץ טבלה, או שמרכאה לא נסגרה. בדקו את הקובץ ושמרו אותו מחדש.",
+                f"The file {name} has a cell longer than {MAX_CSV_FIELD:,} characters (an Excel cell holds "
+                "at most 32,767). It may not be a table, or a quote was left open. Check it and save again.",
+            ) from exc
         raise _corrupt(name) from exc
     width = max((len(r) for r in rows), default=0)
     if width > MAX_COLUMNS:

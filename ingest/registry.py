@@ -19,19 +19,25 @@ HERE = Path(__file__).parent
 # Quote-like characters people (and Excel on Hebrew Windows) type interchangeably.
 _APOSTROPHES = "'’‘`´׳"
 _QUOTES = '"“”„״'
-_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+_BIDI = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c"
+# Invisible characters that only hide or disguise text (a NUL, an ESC sequence, a zero-width
+# space inside a name): dropped like the bidi controls, so stored text is what a reader sees.
+_INVISIBLE = "".join(map(chr, [*range(0x00, 0x09), *range(0x0E, 0x20), *range(0x7F, 0xA0)]))
+_INVISIBLE += "\u200b\u200c\u200d\u2060\ufeff"
+_BIDI_CONTROLS = dict.fromkeys(map(ord, _BIDI + _INVISIBLE))
 
 
 # Any character normalise_text would change; most cells have none and take the fast path.
 _NEEDS_WORK = re.compile(
     "[" + _APOSTROPHES.replace("'", "") + _QUOTES.replace('"', "") + "\u05be\u2013\u2014\u200e\u200f"
-    "\u202a-\u202e\u2066-\u2069\t\n\r\x0b\x0c\xa0\u2000-\u200a\u3000]|  |^\\s|\\s$"
+    "\u202a-\u202e\u2066-\u2069\u061c\x00-\x1f\x7f-\xa0\u200b-\u200d\u2060\ufeff"
+    "\u2000-\u200a\u3000]|  |^\\s|\\s$"
 )
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def normalise_text(value: str) -> str:
-    """Trim, fold apostrophes/quotes to ASCII, drop bidi controls and collapse whitespace."""
+    """Trim, fold apostrophes/quotes to ASCII, drop bidi and control characters, collapse whitespace."""
     text = str(value)
     if unicodedata.is_normalized("NFC", text) and not _NEEDS_WORK.search(text):
         return text

@@ -76,6 +76,60 @@ TOTAL_WHOLE_CELL = ("סיכום", "סיכומים", "summary", "sum")
 _TOTAL_INITIALS = frozenset("סTtGgSs\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+# Excel's (and LibreOffice's) error values: what a failed formula leaves in a cell.
+EXCEL_ERROR = re.compile(
+    r"#(?:NULL!|DIV/0!|VALUE!|REF!|NAME\?|NUM!|N/A|GETTING_DATA|SPILL!|CALC!|FIELD!|BLOCKED!|CONNECT!"
+    r"|BUSY!|UNKNOWN!|EXTERNAL!|PYTHON!)|Err:\d{3}"
+)
+MAX_CELL_CHARS = 32_767  # Excel's own limit per cell: anything longer is not a value someone typed
+
+
+def cell_error(value: object) -> Error:
+    """Why no converter should take this cell: an Excel error value, or text longer than a cell holds.
+
+    Without this a #DIV/0! in a text column would be stored as text, and calamine's '' for it
+    would pass as an empty cell.
+    """
+    if type(value) is not str:
+        return None
+    if len(value) > MAX_CELL_CHARS:
+        return (
+            f"התא מכיל {len(value):,} תווים; ב-Excel תא מכיל עד {MAX_CELL_CHARS:,}",
+            f"the cell holds {len(value):,} characters; an Excel cell holds at most {MAX_CELL_CHARS:,}",
+        )
+    text = value.strip()
+    if text[:1] in ("#", "E") and EXCEL_ERROR.fullmatch(text):
+        return (
+            f"בתא ערך שגיאה של Excel ({text}): הנוסחה שבו נכשלה. תקנו את הנוסחה או הקלידו את הערך",
+            f"the cell holds an Excel error value ({text}): its formula failed. Fix the formula or type "
+            "the value",
+        )
+    return None
+
+
+def cell_error_mask(uniques: np.ndarray | list) -> np.ndarray:
+    """True where cell_error refuses a value: for fast paths that skip the converter."""
+    return np.fromiter(
+        (
+            type(u) is str
+            and (len(u) > MAX_CELL_CHARS or (u.lstrip()[:1] in ("#", "E") and bool(cell_error(u))))
+            for u in uniques
+        ),
+        dtype=bool,
+        count=len(uniques),
+    )
+
+
+def guarded(converter: Callable[[object], Converted]) -> Callable[[object], Converted]:
+    """The converter, refusing error values and over-long text first (see cell_error)."""
+
+    def convert(value: object) -> Converted:
+        err = cell_error(value)
+        return (None, err) if err is not None else converter(value)
+
+    return convert
+
+
 def is_blank(value: object) -> bool:
     """Empty cell: None, NaN, or only spaces."""
     if value is None:

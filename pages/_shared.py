@@ -158,3 +158,17 @@ def goal_labels_for(lang_code: str) -> dict[str, str]:
     """Goal id -> label in the given language, in catalog order."""
     key = "label_he" if lang_code == "he" else "label_en"
     return {g.id: getattr(g, key) for g in catalog().goals}
+
+
+def empty_state() -> None:
+    """What a page shows when the store has no data yet: the way to templates and the sample."""
+    st.info(t("no_data_yet"))
+    c1, c2 = st.columns(2)
+    if c1.button(t("load_sample"), type="primary", key="empty_load_sample"):
+        from ingest.first_run import load_sample_data
+
+        bar = st.progress(0.0)
+        load_sample_data(get_store(), progress=lambda i, n, name: bar.progress(i / max(n, 1), text=name))
+        st.rerun()
+    c2.page_link("pages/upload.py", label=t("go_upload"), icon=":material/upload_file:")
+    st.stop()

@@ -6,13 +6,12 @@ import streamlit as st
 
 from charts.figures import compare_bars
 from charts.style import status_label
-from pages._shared import attainment, data_version, goal_labels, lang, t
+from pages._shared import attainment, data_version, empty_state, goal_labels, lang, t
 
 st.title(t("nav_compare"))
 att_all = attainment(data_version(), None, None)
 if att_all.empty:
-    st.info(t("no_data_yet"))
-    st.stop()
+    empty_state()
 
 labels = goal_labels()
 localities = att_all[["locality_code", "locality_name"]].drop_duplicates().sort_values("locality_name")

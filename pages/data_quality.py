@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import get_store, t
+from pages._shared import empty_state, get_store, t
 from store import batches, views
 
 st.title(t("nav_quality"))
@@ -12,8 +12,7 @@ store = get_store()
 
 fresh = views.freshness(store)
 if fresh.empty:
-    st.info(t("no_data_yet"))
-    st.stop()
+    empty_state()
 
 st.subheader(t("what_sent"))
 st.dataframe(

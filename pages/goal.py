@@ -9,6 +9,7 @@ from metrics.peers import rank_within
 from pages._shared import (
     attainment,
     data_version,
+    empty_state,
     goal_labels,
     lang,
     peers,
@@ -20,8 +21,7 @@ from pages._shared import (
 st.title(t("nav_goal"))
 att_all = attainment(data_version(), None, None)
 if att_all.empty:
-    st.info(t("no_data_yet"))
-    st.stop()
+    empty_state()
 
 labels = goal_labels()
 goal = st.selectbox(t("choose_goal"), list(labels), format_func=labels.get, key="goal")

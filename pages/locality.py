@@ -9,6 +9,7 @@ from charts.style import status_label
 from pages._shared import (
     attainment,
     data_version,
+    empty_state,
     get_store,
     goal_labels,
     lang,
@@ -21,8 +22,7 @@ from store import views
 st.title(t("nav_locality"))
 att_all = attainment(data_version(), None, None)
 if att_all.empty:
-    st.info(t("no_data_yet"))
-    st.stop()
+    empty_state()
 
 localities = att_all[["locality_code", "locality_name"]].drop_duplicates().sort_values("locality_name")
 names = dict(localities.itertuples(index=False))

@@ -10,6 +10,7 @@ from charts.style import status_label
 from pages._shared import (
     catalog,
     data_version,
+    empty_state,
     goal_labels,
     lang,
     overview,
@@ -24,8 +25,7 @@ st.title(t("nav_overview"))
 version = data_version()
 available = years(version)
 if not available:
-    st.info(t("no_data_yet"))
-    st.stop()
+    empty_state()
 
 groups = peers(version)
 models = catalog().models

@@ -588,12 +588,19 @@ def csv_error_literals() -> bytes:
     return (BUDGET_HEADER + "\nערד,2025,רשות,#DIV/0!\nערד,2025,קרן,#N/A\nערד,2025,משרד הרווחה,100\n").encode()
 
 
-def long_cell() -> bytes:
-    """A training whose topic is one megabyte of text (a paste gone wrong)."""
-    return (
-        ",".join(O.TRAININGS_HEADER) + "\nערד,05/01/2025," + "א" * 1_048_576 + ",סדנה,,10,2\n"
-        "ערד,06/01/2025,נושא רגיל,סדנה,,10,2\n"
-    ).encode()
+def long_cell_csv() -> bytes:
+    """A training whose topic is one megabyte of text (a paste gone wrong), as CSV."""
+    return _trainings_csv(["א" * 1_048_576, "נושא רגיל"])
+
+
+def long_cell_xlsx() -> bytes:
+    """The same one-megabyte topic in an xlsx (Excel would not write it; a script can)."""
+    return _trainings_xlsx(["א" * 1_048_576, "נושא רגיל"])
+
+
+def over_excel_cell_csv() -> bytes:
+    """A 40,000-character topic: under the CSV reader's limit, over Excel's 32,767 per cell."""
+    return _trainings_csv(["ב" * 40_000, "נושא רגיל"])
 
 
 def long_header_and_locality() -> bytes:
@@ -610,10 +617,12 @@ def long_header_and_locality() -> bytes:
 
 CONTROL_TOPICS = {
     "bidi": "\u202eevil.exe\u202c סדנת",
-    "nul": "סדנה\x00 עם\x07 בקרה\x1b[31m",
+    "controls": "סדנה\x01 עם\x07 בקרה\x1b[31m\x7f",
     "isolates": "\u2066שם\u2069 \u200fנושא\u200e \u061cבדיקה",
     "zero_width": "סד\u200bנה\ufeff",
 }
+# In xlsx a NUL can only arrive escaped (_x0000_), which calamine decodes.
+XLSX_CONTROL_TOPICS = {**CONTROL_TOPICS, "nul": "סדנה_x0000_ עם NUL_x0007_"}
 INJECTION_TOPICS = {
     "dde": "=cmd|' /C calc'!A0",
     "at": "@SUM(1)",
@@ -628,22 +637,46 @@ def _trainings_csv(topics: list[str]) -> bytes:
     lines = [",".join(O.TRAININGS_HEADER)]
     for i, topic in enumerate(topics):
         quoted = '"' + topic.replace('"', '""') + '"'
-        lines.append(f"ערד,{i + 1:02d}/01/2025,{quoted},סדנה,רכזים,10,2")
+        lines.append(f"ערד,{i % 28 + 1:02d}/{i // 28 % 12 + 1:02d}/2025,{quoted},סדנה,רכזים,10,2")
     return ("\n".join(lines) + "\n").encode()
 
 
 def control_characters() -> bytes:
-    """Trainings whose topics carry bidi overrides, isolates, NUL, BEL, ESC and zero-width characters."""
+    """Trainings (CSV) whose topics carry bidi overrides, isolates, BEL, ESC and zero-width characters."""
     return _trainings_csv(list(CONTROL_TOPICS.values()))
 
 
-def injection_strings() -> bytes:
-    """Trainings whose topics are formula, DDE, HTML and SQL injection attempts (as an xlsx)."""
+def _trainings_xlsx(topics: list[str]) -> bytes:
+    """Trainings as hand-written XML, so every topic is an inline string exactly as given."""
     rows = [O.TRAININGS_HEADER] + [
-        ["ערד", dt.date(2025, 1, i + 1), t, "סדנה", "רכזים", 10, 2]
-        for i, t in enumerate(INJECTION_TOPICS.values())
+        ["ערד", f"{i + 1:02d}/01/2025", t, "סדנה", "רכזים", 10, 2] for i, t in enumerate(topics)
     ]
-    return O.xlsx({"הכשרות": rows})
+    return O.raw_xlsx(rows=rows)
+
+
+def control_characters_xlsx() -> bytes:
+    """The same in an xlsx, plus a NUL and a BEL in Excel's _xHHHH_ escape."""
+    return _trainings_xlsx(list(XLSX_CONTROL_TOPICS.values()))
+
+
+def injection_strings() -> bytes:
+    """Trainings whose topics are formula, DDE, HTML and SQL injection attempts (text cells)."""
+    return _trainings_xlsx(list(INJECTION_TOPICS.values()))
+
+
+def formula_without_value() -> bytes:
+    """A DDE formula cell with no cached value (files written by scripts, not Excel)."""
+    body = O.raw_xlsx(rows=[O.TRAININGS_HEADER, ["ערד", "01/02/2025", "x", "סדנה", "רכזים", 10, 2]])
+    return _rezip(
+        body,
+        lambda name, b: (
+            b.replace(
+                b'<c r="C2" t="inlineStr"><is><t>x</t></is></c>', b"<c r=\"C2\"><f>cmd|' /C calc'!A0</f></c>"
+            )
+            if name.endswith("sheet1.xml")
+            else b
+        ),
+    )
 
 
 def injection_in_locality_and_sheet_name() -> bytes:
@@ -669,11 +702,11 @@ CORPUS: tuple[Hostile, ...] = (
     Hostile("report.xlsx", "not a spreadsheet", pdf_file, "אינו גיליון אלקטרוני"),
     Hostile("letter.docx", "not a spreadsheet", O.word_document, "אינו גיליון אלקטרוני"),
     Hostile("export.xls", "not a spreadsheet", html_table, "דף HTML"),
-    Hostile("noise.xlsx", "not a spreadsheet", random_bytes, "פגום"),
+    Hostile("noise.xlsx", "not a spreadsheet", random_bytes, "אינו גיליון אלקטרוני"),
     Hostile("zero.xlsx", "not a spreadsheet", lambda: b"", "ריק"),
     Hostile("truncated.xlsx", "corrupt", O.truncated, "פגום או קטוע"),
     Hostile("damaged.xlsx", "corrupt", corrupt_sheet, "פגום או קטוע"),
-    Hostile("truncated.xls", "corrupt", truncated_xls, "פגום"),
+    Hostile("truncated.xls", "corrupt", truncated_xls, "פגום או קטוע"),
     Hostile("locked.xlsx", "encrypted", O.encrypted, "מוגן בסיסמה"),
     Hostile("zip-password.xlsx", "encrypted", zip_encrypted_entry, "מוגן בסיסמה"),
     Hostile("bomb.xlsx", "inflating zip", O.zip_bomb, "נפרס לגודל חריג"),
@@ -687,15 +720,34 @@ CORPUS: tuple[Hostile, ...] = (
     Hostile("million.xlsx", "a million rows", xlsx_million_rows, "המקסימום לקובץ אחד הוא 250,000"),
     Hostile("errors.xlsx", "formula errors", formula_errors, loads=True, cell_problems=5),
     Hostile("errors.csv", "formula errors", csv_error_literals, loads=True, cell_problems=2),
-    Hostile("long_cell.csv", "long strings", long_cell, loads=True, cell_problems=1),
-    Hostile("long_header.csv", "long strings", long_header_and_locality, "לא זוהה אף גיליון"),
+    Hostile("long_cell.csv", "long strings", long_cell_csv, "תא ארוך מ-131,072 תווים"),
+    Hostile("long_cell.xlsx", "long strings", long_cell_xlsx, loads=True, cell_problems=1),
+    Hostile("long_40k.csv", "long strings", over_excel_cell_csv, loads=True, cell_problems=1),
+    Hostile("long_header.csv", "long strings", long_header_and_locality, "תא ארוך מ-131,072 תווים"),
     Hostile("controls.csv", "control / bidi", control_characters, loads=True),
+    Hostile("controls.xlsx", "control / bidi", control_characters_xlsx, loads=True),
     Hostile("injection.xlsx", "injection", injection_strings, loads=True),
     Hostile("injection_locality.xlsx", "injection", injection_in_locality_and_sheet_name, "לא זוהה"),
+    Hostile("dde_formula.xlsx", "injection", formula_without_value, "חסר ערך בעמודת החובה"),
 )
 
 
 # -- hostile corpus: measuring one input in its own process ----------------------------------------
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM), in MB.
+
+    ru_maxrss is reported too, but on Linux it survives exec: a child started from a big parent
+    (a test run that built the corpus in memory) reports the parent's size, not its own.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def _measure(db: str, file: str) -> None:
     """Analyse and commit one file (skip-invalid); print status, messages, peak RSS and time as JSON."""
     t0 = time.perf_counter()
@@ -718,7 +770,8 @@ def _measure(db: str, file: str) -> None:
         "english": all(p.message_en for p in analysis.problems),
         "seconds": round(seconds, 3),
         "total_seconds": round(time.perf_counter() - t0, 3),
-        "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_mb": peak_rss_mb(),
+        "ru_maxrss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     print(json.dumps(out, ensure_ascii=False))
 

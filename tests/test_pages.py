@@ -206,3 +206,19 @@ def test_compare_needs_two_to_six_localities(app_db):
     assert len(at.get("plotly_chart")) >= 1
     at.multiselect[0].set_value([7400]).run()
     assert any("בין 2 ל-6" in w.value for w in at.warning)
+
+
+def test_empty_installation_offers_sample_data(tmp_path, monkeypatch):
+    path = tmp_path / "empty.duckdb"
+    monkeypatch.setenv("YAAD_DB", str(path))
+    monkeypatch.setenv("YAAD_SAMPLE", "0")
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = new_app().run()
+    assert not at.exception
+    assert any("אין עדיין נתונים" in i.value for i in at.info)
+    next(b for b in at.button if b.label == "טעינת נתוני הדוגמה").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(spec["layout"]["yaxis"]["categoryarray"]) == 11
+    st.cache_resource.clear()
