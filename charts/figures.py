@@ -227,3 +227,26 @@ def goal_status_shares(
     fig.update_yaxes(side="right")
     fig.update_xaxes(range=[100, 0], ticksuffix="%")
     return _layout(fig, title, height=max(300, 30 * len(goals) + 120))
+
+
+def meetings_timeline(
+    meetings: pd.DataFrame, type_labels: dict[str, str], *, title: str | None = None
+) -> go.Figure:
+    """A locality's meetings over time, one lane per meeting type, marker size by participants."""
+    fig = go.Figure()
+    data = meetings.dropna(subset=["meeting_date"])
+    for kind, rows in data.groupby("meeting_type", sort=False):
+        size = rows["participants"].fillna(5).clip(lower=3, upper=40)
+        fig.add_trace(
+            go.Scatter(
+                x=rows["meeting_date"],
+                y=[type_labels.get(kind, kind)] * len(rows),
+                mode="markers",
+                marker={"size": 6 + size / 2, "opacity": 0.8},
+                name=type_labels.get(kind, kind),
+                text=rows["participants"],
+                hovertemplate="%{x|%d/%m/%Y}<br>%{y}<br>%{text}<extra></extra>",
+            )
+        )
+    fig.update_yaxes(side="right")
+    return _layout(fig, title, height=300)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from charts.figures import trend
+from charts.figures import meetings_timeline, trend
 from charts.style import status_label
+from ingest.registry import categories
 from pages._shared import (
     attainment,
     data_version,
@@ -37,7 +38,7 @@ this_year = mine[mine["year"] == year].assign(
 )
 st.subheader(t("goals_of_locality"))
 event = st.dataframe(
-    this_year[["status_label", "forecast", "target", "value", "goal_label"]],
+    this_year[["status_label", "forecast", "expected_by_now", "target", "value", "goal_label"]],
     hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
@@ -47,6 +48,7 @@ event = st.dataframe(
         "value": t("value"),
         "target": t("target"),
         "forecast": t("forecast"),
+        "expected_by_now": t("expected_by_now"),
         "status_label": t("status"),
     },
 )
@@ -62,7 +64,10 @@ tab_p, tab_m, tab_s, tab_f = st.tabs([t("programs"), t("meetings"), t("partnersh
 with tab_p:
     st.dataframe(views.locality_programs(store, code), hide_index=True)
 with tab_m:
-    st.dataframe(views.locality_meetings(store, code), hide_index=True)
+    meetings = views.locality_meetings(store, code)
+    kinds = {k: (c.he if lang() == "he" else c.en) for k, c in categories()["meeting_type"].items()}
+    st.plotly_chart(meetings_timeline(meetings, kinds), key="timeline")
+    st.dataframe(meetings, hide_index=True)
 with tab_s:
     st.dataframe(views.locality_partnerships(store, code), hide_index=True)
 with tab_f:
