@@ -96,9 +96,10 @@ def browser(db: Path, runs: int) -> float:
             start = time.perf_counter()
             page.get_by_role("link", name="תמונת מצב ארצית").click()
             page.wait_for_function(
-                "() => { const gd = document.querySelector('[data-testid=\"stPlotlyChart\"] .js-plotly-plot');"
-                " return gd && gd.data && gd.data[0].type === 'heatmap'"
-                " && gd.querySelector('.hm, .heatmaplayer image, image'); }",
+                "() => { const gd = document.querySelector("
+                "'[data-testid=\"stPlotlyChart\"] .js-plotly-plot');"
+                " return gd && gd.data && gd.data[0].x && gd.data[0].x.length > 1000"
+                " && gd.querySelectorAll('.point').length > 1000; }",
                 timeout=60_000,
             )
             times.append(time.perf_counter() - start)
@@ -137,9 +138,8 @@ def main() -> int:
     print(f"| (b)/(a) | {ratio:.2f} (target ≤ 3) {'✓' if ratio <= 3 else '✗'} |")
     if not args.skip_browser:
         c = browser(db, max(3, args.runs // 3))
-        print(
-            f"| (c) browser: click → scorecard drawn | {c * 1000:.0f} ms (target ≤ 2000) {'✓' if c <= 2 else '✗'} |"
-        )
+        mark = "✓" if c <= 2 else "✗"
+        print(f"| (c) browser: click → scorecard drawn | {c * 1000:.0f} ms (target ≤ 2000) {mark} |")
     return 0
 
 

@@ -45,7 +45,7 @@ def free_port() -> int:
 def streamlit_server(db_path: Path, *, env: dict[str, str] | None = None) -> Iterator[str]:
     """Run `streamlit run app.py` on 127.0.0.1 against `db_path`; yields the base URL."""
     port = free_port()
-    log = open(db_path.with_suffix(".server.log"), "w")  # noqa: SIM115 - closed below
+    log = open(db_path.with_suffix(".server.log"), "w")
     proc = subprocess.Popen(
         [
             sys.executable,
