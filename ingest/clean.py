@@ -47,9 +47,19 @@ class CleanSheet:
     resolutions: dict[str, Resolution] = field(default_factory=dict)
     skipped_totals: int = 0
     present: frozenset[str] = frozenset()
+    # column -> (codes, distinct converted values): columns[c] == uniques[codes]; lets per-value
+    # work (authority codes, duplicate keys) run once per distinct value instead of once per row.
+    factors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.source_rows)
+
+    def per_value(self, name: str, fn: Callable[[Any], Any]) -> np.ndarray:
+        """`fn` applied to every value of a column, computed once per distinct value when possible."""
+        if name in self.factors:
+            codes, uniques = self.factors[name]
+            return np.array([fn(u) for u in uniques], dtype=object)[codes]
+        return np.array([fn(v) for v in self.columns[name]], dtype=object)
 
     def has_column(self, name: str) -> bool:
         """Whether the sheet had this column (as opposed to an all-empty placeholder)."""
@@ -119,10 +129,13 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
     data = raw.rows[h + 1 :]
     first_excel_row = raw.first_row + h + 1
     width = len(shape.headers)
-    if data and any(len(r) != width for r in data):
+    if data and set(map(len, data)) != {width}:
         data = [list(r[:width]) + [None] * (width - len(r)) for r in data]
-    by_index = list(zip(*data, strict=True)) if data else [() for _ in range(width)]
     n = len(data)
+    # One object grid, one copy: its columns are views (much cheaper than zip(*rows) + arrays).
+    grid = np.empty((n, width), dtype=object, order="F")  # columns contiguous
+    if n and width:
+        grid[:] = data
     source_rows = np.arange(first_excel_row, first_excel_row + n, dtype=np.int64)
 
     # Factorize each mapped column once: flags and conversions work on distinct values only.
@@ -131,13 +144,27 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
     totals = np.zeros(n, dtype=bool)
     # Totals labels sit in the first columns; further right, 'סה"כ…' may be a topic.
     label_columns = set(sorted(shape.mapping)[:2])
+    plains: dict[int, np.ndarray] = {}
+    texts: dict[int, object] = {}  # column -> its distinct values as Arrow strings (long columns)
     for j in shape.mapping:
-        codes, uniques = pd.factorize(np.array(by_index[j], dtype=object), use_na_sentinel=True)
+        codes, uniques = pd.factorize(grid[:, j], use_na_sentinel=True)
         factors[j] = (codes, uniques)
         header = shape.headers[j]
-        flags_blank = [True] * (len(uniques) + 1)  # the last slot is the NA sentinel (-1)
-        flags_total = [False] * (len(uniques) + 1)
-        for k, u in enumerate(uniques):
+        # Plain text (V.plain_text_mask: most cells of a long free-text column) is neither blank
+        # nor padded: it is a totals row only as a repeated header or a totals label, and only
+        # the few that start like one need the Python checks below.
+        strings = texts[j] = V.arrow_strings(uniques) if len(uniques) >= V.FAST_PATH_MIN else None
+        plain = plains[j] = V.plain_text_mask(uniques, strings)
+        flags_blank = np.ones(len(uniques) + 1, dtype=bool)  # the last slot is the NA sentinel (-1)
+        flags_total = np.zeros(len(uniques) + 1, dtype=bool)
+        slow = ~plain
+        if plain.any():
+            flags_blank[:-1][plain] = False
+            flags_total[:-1][plain & (uniques == header)] = True
+            if j in label_columns:
+                slow |= V.plain_total_candidates(uniques, plain, strings)
+        for k in np.flatnonzero(slow):
+            u = uniques[k]
             if type(u) is str:
                 stripped = u.strip()
                 flags_blank[k] = not stripped
@@ -146,8 +173,8 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
                 )
             else:
                 flags_blank[k] = V.is_blank(u)
-        blank &= np.array(flags_blank, dtype=bool)[codes]
-        totals |= np.array(flags_total, dtype=bool)[codes]
+        blank &= flags_blank[codes]
+        totals |= flags_total[codes]
     # Which rows carry data: not empty, not a totals row, not a repeated header row.
     keep = ~blank & ~totals
     skipped_totals = int((totals & ~blank).sum())
@@ -158,17 +185,24 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
     valid = np.ones(len(idx), dtype=bool)
     columns: dict[str, np.ndarray] = {}
     resolutions: dict[str, Resolution] = {}
+    column_factors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for j, name in shape.mapping.items():
         col = ds.column(name)
         codes, uniques = factors[j]
         kept_codes = codes[idx]
-        converted, errors = V.convert_factorized(kept_codes, uniques, _converter(col, ctx))
+        # clean_text keeps plain text as is; error values and over-long text still go to the guard
+        identity = plains[j] & ~V.cell_error_mask(uniques, texts[j]) if col.type == "text" else None
+        out_uniques, bad = V.convert_uniques(kept_codes, uniques, _converter(col, ctx), identity)
+        errors = V.rows_with_errors(kept_codes, bad)
         raw_values = _RawColumn(kept_codes, uniques)
         if col.type == "locality":
-            for value in pd.unique(pd.Series(converted, dtype=object).dropna()):
-                resolutions[value.raw] = value
-            converted = np.array([r if (r is not None and r.ok) else None for r in converted], dtype=object)
+            for value in out_uniques:
+                if value is not None:
+                    resolutions[value.raw] = value
+            out_uniques = np.array([r if r is not None and r.ok else None for r in out_uniques], dtype=object)
+        converted = out_uniques[kept_codes]
         columns[name] = converted
+        column_factors[name] = (kept_codes, out_uniques)
         for i, (he, en) in errors.items():
             valid[i] = False
             shown = MASK if col.type == "person" else display_value(raw_values[i])
@@ -186,7 +220,8 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
                 )
             )
         if col.min is not None and col.type in ("int", "number"):
-            for i in np.flatnonzero([v is not None and v < col.min for v in converted]):
+            low = np.array([v is not None and v < col.min for v in out_uniques], dtype=bool)
+            for i in np.flatnonzero(low[kept_codes]):
                 valid[i] = False
                 problems.append(
                     Problem(
@@ -210,6 +245,10 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
         loc_col = next(c for c in ds.columns if c.type == "locality")
         if ctx.default_locality is not None and ctx.default_locality.ok:
             columns["locality"] = np.array([ctx.default_locality] * m, dtype=object)
+            column_factors["locality"] = (
+                np.zeros(m, dtype=np.intp),
+                np.array([ctx.default_locality, None], dtype=object),
+            )
             present.add("locality")
             resolutions[ctx.default_locality.raw] = ctx.default_locality
         elif loc_col.required and m:
@@ -250,7 +289,15 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
                 )
             )
     return CleanSheet(
-        ds, columns, source_rows, valid, problems, resolutions, skipped_totals, frozenset(present)
+        ds,
+        columns,
+        source_rows,
+        valid,
+        problems,
+        resolutions,
+        skipped_totals,
+        frozenset(present),
+        column_factors,
     )
 
 

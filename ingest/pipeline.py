@@ -9,6 +9,7 @@ Expected failures never raise: they become Problems and a "rejected" FileResult.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,16 +135,19 @@ def analyse(
     """
     name = Path(file_name).name
     analysis = FileAnalysis(name, hashlib.sha256(data).hexdigest())
+    prefetch = _Prefetch(store, resolver)
     try:
-        workbook = read_workbook(data, name)
+        workbook = read_workbook(data, name, while_parsing=prefetch.start)
     except ReadError as exc:
         analysis.file_problems.append(
             Problem(name, exc.sheet, None, None, None, exc.message_he, exc.message_en)
         )
         return analysis
+    finally:
+        prefetch.wait()  # never leave a thread reading the store behind
     analysis.format = workbook.format
     analysis.raw_sheets = workbook.sheets
-    resolver = resolver or LocalityResolver.from_store(store)
+    resolver, secret = prefetch.result()
     default = None
     if locality:
         default = resolver.resolve(locality)
@@ -172,7 +176,7 @@ def analyse(
                 "default",
                 100.0,
             )
-    ctx = Context(name, resolver, default, person_secret(store))
+    ctx = Context(name, resolver, default, secret)
     overrides = column_overrides or {}
     for raw in workbook.sheets:
         sheet = _analyse_sheet(raw, ctx, overrides.get(raw.name))
@@ -206,6 +210,46 @@ def analyse(
     if tables:
         analysis.diff = preview_diff(store, tables, replace_rules())
     return analysis
+
+
+class _Prefetch:
+    """What cleaning needs from the store (locality index, person-key secret) and the registries,
+    loaded in a thread while python-calamine parses the file: the parse releases the GIL, so on a
+    large file this costs no time at all. Computed in the caller's thread when never started."""
+
+    def __init__(self, store: Store, resolver: LocalityResolver | None) -> None:
+        self._store, self._resolver = store, resolver
+        self._secret: bytes | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._load, name="ingest-prefetch", daemon=True)
+        self._thread.start()
+
+    def _load(self) -> None:
+        try:
+            datasets()
+            if self._resolver is None:
+                self._resolver = LocalityResolver.from_store(self._store)
+            self._secret = person_secret(self._store)
+        except BaseException as exc:  # re-raised in the caller's thread by result()
+            self._error = exc
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def result(self) -> tuple[LocalityResolver, bytes]:
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        if self._thread is None or self._secret is None:
+            self._load()
+            if self._error is not None:
+                raise self._error
+        assert self._resolver is not None and self._secret is not None
+        return self._resolver, self._secret
 
 
 def replace_rules() -> dict[str, str]:
@@ -327,7 +371,9 @@ def _dataset_summary(analysis: FileAnalysis, store: Store) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for name, frame in analysis.datasets.items():
         codes = (
-            sorted({int(c) for c in frame["authority_code"].dropna()}) if "authority_code" in frame else []
+            sorted({int(c) for c in frame["authority_code"].dropna().unique()})
+            if "authority_code" in frame
+            else []
         )
         out[name] = {"rows": len(frame), "localities": [{"code": c, "name": names.get(c)} for c in codes]}
     return out

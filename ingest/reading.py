@@ -16,6 +16,7 @@ import tomllib
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -355,8 +356,15 @@ def _bomb(name: str, size: int | None = None) -> ReadError:
 
 
 # -- readers --------------------------------------------------------------------------------------
-def read_workbook(data: bytes, file_name: str) -> RawWorkbook:
-    """All sheets of a file as raw cells, or ReadError with a message naming the file (and sheet)."""
+def read_workbook(
+    data: bytes, file_name: str, *, while_parsing: Callable[[], None] | None = None
+) -> RawWorkbook:
+    """All sheets of a file as raw cells, or ReadError with a message naming the file (and sheet).
+
+    `while_parsing` is called once, after the safety checks and just before the cells are parsed:
+    python-calamine releases the GIL while it parses, so work a caller starts in a thread there
+    (loading reference data) runs alongside for free.
+    """
     if len(data) > MAX_FILE_BYTES:
         raise ReadError(
             f"הקובץ {file_name} גדול מדי ({_mb(len(data))} MB; המקסימום {_mb(MAX_FILE_BYTES)} MB).",
@@ -364,11 +372,15 @@ def read_workbook(data: bytes, file_name: str) -> RawWorkbook:
         )
     kind = detect_format(data, file_name)
     if kind == "csv":
+        if while_parsing is not None:
+            while_parsing()
         sheets = [read_csv(data, file_name)]
     else:
         errors: ErrorCells = {}
         if kind in ("xlsx", "ods"):
             check_zip(data, file_name, kind, errors if kind == "xlsx" else None)
+        if while_parsing is not None:
+            while_parsing()
         sheets = _read_calamine(data, file_name, kind, errors)
     sheets = [s for s in sheets if any(any(v not in (None, "") for v in row) for row in s.rows)]
     if not sheets:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -29,12 +30,33 @@ _ARROW = {
 _PANDAS = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
 
+@dataclass(frozen=True)
+class Factored:
+    """A column given as codes into its distinct values (`uniques[codes]`, -1 = the last one)."""
+
+    codes: np.ndarray
+    uniques: np.ndarray
+
+
+def _arrow_array(values: object, kind: str) -> pa.Array:
+    if isinstance(values, Factored) and 4 * len(values.uniques) > len(values.codes):
+        values = values.uniques[values.codes]  # mostly distinct (names): gathering would only add a copy
+    if isinstance(values, Factored):
+        # Convert each distinct value once, then gather: cheap for any number of rows.
+        codes = np.where(values.codes < 0, len(values.uniques) - 1, values.codes)
+        uniques = pa.array(values.uniques.tolist(), type=_ARROW[kind], from_pandas=True)
+        return uniques.take(pa.array(codes, type=pa.int64()))
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and kind == "int":
+        return pa.array(values, type=_ARROW[kind])  # row numbers: no Python objects at all
+    vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    return pa.array(vals, type=_ARROW[kind], from_pandas=True)
+
+
 def typed_frame(columns: dict[str, tuple[object, str]]) -> pd.DataFrame:
     """A frame with store-friendly dtypes (Int64, boolean, datetime64, float, str) built via Arrow."""
     arrays, names = [], []
     for name, (values, kind) in columns.items():
-        vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
-        arrays.append(pa.array(vals, type=_ARROW[kind], from_pandas=True))
+        arrays.append(_arrow_array(values, kind))
         names.append(name)
     table = pa.Table.from_arrays(arrays, names=names)
     return table.to_pandas(types_mapper=_PANDAS.get, date_as_object=False)
@@ -46,20 +68,28 @@ def meeting_id(authority_code: int, day: object, meeting_type: str) -> str:
 
 
 def _authority(clean: CleanSheet) -> np.ndarray:
-    return np.array([cell_value(v) for v in clean.columns["locality"]], dtype=object)
+    return clean.per_value("locality", cell_value)
 
 
 def _locality_code(clean: CleanSheet) -> np.ndarray:
-    return np.array([getattr(v, "locality_code", None) for v in clean.columns["locality"]], dtype=object)
+    return clean.per_value("locality", lambda v: getattr(v, "locality_code", None))
 
 
 def _base(clean: CleanSheet, sheet: str, mask: np.ndarray) -> dict[str, tuple[object, str]]:
     return {
         "authority_code": (_authority(clean)[mask], "int"),
         "locality_code": (_locality_code(clean)[mask], "int"),
-        "sheet": ([sheet] * int(mask.sum()), "str"),
+        "sheet": (Factored(np.zeros(int(mask.sum()), dtype=np.intp), np.array([sheet], dtype=object)), "str"),
         "source_row": (clean.source_rows[mask], "int"),
     }
+
+
+def _column(clean: CleanSheet, name: str, mask: np.ndarray) -> object:
+    """A clean column's values on the masked rows, factored when cleaning kept its distinct values."""
+    if name in clean.factors:
+        codes, uniques = clean.factors[name]
+        return Factored(codes[mask], uniques)
+    return clean.columns[name][mask]
 
 
 _KINDS = {
@@ -79,7 +109,7 @@ def _simple(
     cols = _base(clean, sheet, mask)
     for col in clean.dataset.columns:
         if col.type in _KINDS and col.name not in drop:
-            cols[col.name] = (clean.columns[col.name][mask], _KINDS[col.type])
+            cols[col.name] = (_column(clean, col.name, mask), _KINDS[col.type])
     return {clean.dataset.name: typed_frame(cols)}
 
 
@@ -239,24 +269,37 @@ def duplicate_key(ds: Dataset, clean: CleanSheet) -> list[str]:
     return key
 
 
+def _key_text(name: str) -> Callable[[object], str]:
+    if name == "locality":
+        return lambda v: f"{cell_value(v)}|{getattr(v, 'locality_code', None)}"
+    return str
+
+
+def _text_codes(clean: CleanSheet, name: str) -> np.ndarray:
+    """Integer codes of a column, equal exactly where the text of the (key) values is equal."""
+    text = _key_text(name)
+    if name in clean.factors:
+        codes, uniques = clean.factors[name]
+        unique_codes, _ = pd.factorize(np.array([text(u) for u in uniques], dtype=object))
+        return unique_codes[codes]
+    return pd.factorize(np.array([text(v) for v in clean.columns[name]], dtype=object))[0]
+
+
+def _shown(clean: CleanSheet, name: str, i: int) -> str:
+    value = clean.columns[name][i]
+    return str(getattr(value, "raw", value)) if name == "locality" else str(value)
+
+
 def find_duplicates(clean: CleanSheet, file: str, sheet: str) -> list[Problem]:
     """Rows repeating an earlier row's key within the sheet: errors naming the first; marks them invalid."""
     ds = clean.dataset
     key = duplicate_key(ds, clean)
     if not key or not len(clean):
         return []
-    frame = pd.DataFrame(
-        {
-            k: [getattr(v, "raw", v) for v in clean.columns[k]] if k == "locality" else clean.columns[k]
-            for k in key
-        }
-    )
-    if "locality" in key:
-        frame["_authority"] = [cell_value(v) for v in clean.columns["locality"]]
-    if "locality" in key:
-        frame["locality_code"] = _locality_code(clean)
-    frame = frame.astype(str)
-    key_cols = [c for c in frame.columns if c not in ("_row", "locality")]
+    # Rows are compared by the text of their key values (a locality by its authority and
+    # locality codes), as integer codes computed once per distinct value.
+    frame = pd.DataFrame({k: _text_codes(clean, k) for k in key})
+    key_cols = list(frame.columns)
     frame["_row"] = clean.source_rows
     frame = frame[clean.valid]
     dup = frame.duplicated(subset=key_cols, keep="first")
@@ -270,7 +313,7 @@ def find_duplicates(clean: CleanSheet, file: str, sheet: str) -> list[Problem]:
     for i in np.flatnonzero(dup.to_numpy()):
         clean.valid[frame.index[i]] = False
         row = int(frame["_row"].iloc[i])
-        values = [MASK if ds.column(k).type == "person" else frame[k].iloc[i] for k in key]
+        values = [MASK if ds.column(k).type == "person" else _shown(clean, k, frame.index[i]) for k in key]
         if per_participant:
             # The same person listed twice at one meeting: counted once, not an error.
             problems.append(

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingest.registry import Category, categories, category_lookup, header_key, normalise_text
 
@@ -107,8 +109,20 @@ def cell_error(value: object) -> Error:
     return None
 
 
-def cell_error_mask(uniques: np.ndarray | list) -> np.ndarray:
+def cell_error_mask(uniques: np.ndarray | list, strings: pa.Array | None = None) -> np.ndarray:
     """True where cell_error refuses a value: for fast paths that skip the converter."""
+    if len(uniques) >= FAST_PATH_MIN:
+        # Only text whose first non-space character is '#' or 'E', or that is over-long, can be
+        # refused: find those candidates over the whole column at once, check them in Python.
+        strings = arrow_strings(uniques) if strings is None else strings
+        candidates = pc.or_(
+            pc.match_substring_regex(strings, r"^[^\p{L}\p{N}!-~]*[#E]"),
+            pc.greater(pc.utf8_length(strings), MAX_CELL_CHARS),
+        ).to_numpy(zero_copy_only=False)
+        mask = np.zeros(len(uniques), dtype=bool)
+        for i in np.flatnonzero(candidates):
+            mask[i] = cell_error(uniques[i]) is not None
+        return mask
     return np.fromiter(
         (
             type(u) is str
@@ -426,25 +440,104 @@ def category_parser(set_name: str) -> Callable[[object], Converted]:
     return parse
 
 
-def convert_factorized(
-    codes: np.ndarray, uniques: np.ndarray, converter: Callable[[object], Converted]
+# Text that normalise_text / clean_text return unchanged: printable ASCII (but the backtick, an
+# apostrophe variant) and Hebrew letters, in words separated by single spaces, nothing around them.
+# Such text is NFC and has nothing to fold, trim or collapse. Checked with Arrow's regex engine over
+# a whole column at once, so a column of 100,000 distinct names costs milliseconds, not a Python
+# call per name; everything else still goes through the Python converter.
+_PLAIN_WORD = r"[!-_a-~\x{05D0}-\x{05EA}]+"
+_PLAIN_TEXT = f"^{_PLAIN_WORD}(?: {_PLAIN_WORD})*$"
+FAST_PATH_MIN = 256  # below this many distinct values the Python path is as fast
+
+
+def plain_text_mask(uniques: np.ndarray | list, strings: pa.Array | None = None) -> np.ndarray:
+    """True where a value is a str that `normalise_text` (and `clean_text`) return unchanged.
+
+    A conservative precheck: False means "not known to be plain" (non-strings, blanks, quotes to
+    fold, odd spaces, niqqud, bidi marks, ...), never "needs no work".
+    """
+    n = len(uniques)
+    if n < FAST_PATH_MIN:
+        return np.zeros(n, dtype=bool)
+    strings = arrow_strings(uniques) if strings is None else strings
+    return pc.match_substring_regex(strings, _PLAIN_TEXT).to_numpy(zero_copy_only=False)
+
+
+def arrow_strings(uniques: np.ndarray | list) -> pa.Array:
+    """The values as an Arrow string array, anything that is not a str as '' (for the prechecks)."""
+    try:
+        strings = pa.array(uniques)  # all str (the common case): one C loop
+        if strings.type == pa.string() and not strings.null_count and len(strings) == len(uniques):
+            return strings
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    return pa.array([u if type(u) is str else "" for u in uniques], type=pa.string())
+
+
+def plain_total_candidates(
+    uniques: np.ndarray | list, plain: np.ndarray, strings: pa.Array | None = None
+) -> np.ndarray:
+    """Among plain text (plain_text_mask), the values whose first letter could start a totals label.
+
+    Plain text has no leading space or bidi mark, so is_total_label's first test is its first
+    character; only these candidates need is_total_label itself.
+    """
+    if not plain.any():
+        return plain
+    initials = "".join(sorted(c for c in _TOTAL_INITIALS if c.isalpha()))
+    strings = arrow_strings(uniques) if strings is None else strings
+    starts = pc.match_substring_regex(strings, f"^[{initials}]")
+    starts = starts.to_numpy(zero_copy_only=False)
+    return plain & starts
+
+
+def convert_uniques(
+    codes: np.ndarray,
+    uniques: np.ndarray,
+    converter: Callable[[object], Converted],
+    identity: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[int, Error]]:
-    """Like convert_column, for a column already factorized (codes index uniques, -1 = empty)."""
+    """Convert the distinct values `codes` uses -> (converted uniques + a trailing None, {unique: error}).
+
+    `converted[codes]` is the converted column (code -1, an empty cell, picks the trailing None).
+    `identity` marks uniques the converter is known to return unchanged without error (see
+    plain_text_mask); they are copied instead of converted.
+    """
     out_uniques = np.empty(len(uniques) + 1, dtype=object)
     out_uniques[-1] = None
     bad: dict[int, Error] = {}
     present = np.zeros(len(uniques) + 1, dtype=bool)
     present[codes] = True
-    for i in np.flatnonzero(present[:-1]):
+    present = present[:-1]
+    if identity is not None and identity.any():
+        out_uniques[:-1][identity] = uniques[identity]
+        present &= ~identity
+    for i in np.flatnonzero(present):
         value, err = converter(uniques[i])
         out_uniques[i] = value
         if err is not None:
             bad[int(i)] = err
-    errors: dict[int, Error] = {}
-    for code, err in bad.items():
-        for row in np.flatnonzero(codes == code):
-            errors[int(row)] = err
-    return out_uniques[codes], errors
+    return out_uniques, bad
+
+
+def rows_with_errors(codes: np.ndarray, bad: dict[int, Error]) -> dict[int, Error]:
+    """{row index: error} for the rows whose code is a failed unique (one pass, however many)."""
+    if not bad:
+        return {}
+    failed = np.fromiter(bad, dtype=np.int64, count=len(bad))
+    rows = np.flatnonzero(np.isin(codes, failed))
+    return {int(r): bad[int(codes[r])] for r in rows}
+
+
+def convert_factorized(
+    codes: np.ndarray,
+    uniques: np.ndarray,
+    converter: Callable[[object], Converted],
+    identity: np.ndarray | None = None,
+) -> tuple[np.ndarray, dict[int, Error]]:
+    """Like convert_column, for a column already factorized (codes index uniques, -1 = empty)."""
+    out_uniques, bad = convert_uniques(codes, uniques, converter, identity)
+    return out_uniques[codes], rows_with_errors(codes, bad)
 
 
 def convert_column(
@@ -466,10 +559,4 @@ def convert_column(
         out_uniques[i] = value
         if err is not None:
             bad[i] = err
-    converted = out_uniques[codes]
-    errors: dict[int, Error] = {}
-    if bad:
-        for code, err in bad.items():
-            for row in np.flatnonzero(codes == code):
-                errors[int(row)] = err
-    return converted, errors
+    return out_uniques[codes], rows_with_errors(codes, bad)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from store import DATASET_TABLES, Store
 
@@ -111,7 +112,16 @@ def _current(table: str, rule: str) -> str:
 
 def _register(cur: duckdb.DuckDBPyConnection, tables: Mapping[str, pd.DataFrame]) -> None:
     for table, frame in tables.items():
-        cur.register(f"new_{table}", frame)
+        cur.register(f"new_{table}", _arrow(frame))
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table | pd.DataFrame:
+    """The frame as an Arrow table: DuckDB scans Arrow columns natively (about twice as fast to insert
+    as a pandas frame of Python objects). A frame Arrow cannot type is registered as it is."""
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return frame
 
 
 def _unregister(cur: duckdb.DuckDBPyConnection, tables: Mapping[str, pd.DataFrame]) -> None:
