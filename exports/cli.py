@@ -148,7 +148,11 @@ def _all_localities(store: Store, args: argparse.Namespace) -> int:
             print(f"[{i}/{total}] {name} ({elapsed:,.0f} s)", file=sys.stderr, flush=True)
     if args.format in ("pdf", "both"):
         print(f"PDF: converting {len(written)} decks with LibreOffice…", file=sys.stderr, flush=True)
-        convert_many(written, out_dir)
+        convert_many(
+            written,
+            out_dir,
+            progress=lambda done, n: print(f"[PDF {done}/{n}]", file=sys.stderr, flush=True),
+        )
         if args.format == "pdf":
             for path in written:
                 path.unlink()

@@ -62,6 +62,7 @@ ATTENTION_ROWS = 14
 ATTENTION_SCORE = 50.0
 ATTENTION_COVERAGE = 0.5
 PX_PER_INCH = 110  # chart pixels per slide inch (rendered at scale 2)
+CHART_BOX = (0.3, 1.2, 6.7, 5.65)  # the chart of a summary or area slide, inches: left, top, width, height
 
 # Goal areas of a locality deck: goals grouped by the dataset they are measured from.
 AREAS: dict[str, dict[str, str]] = {
@@ -491,7 +492,7 @@ def locality_deck(
         deck.kpi(slide, (x, 1.25, 1.37, 1.25), number, label, fill)
     words = locality_summary(rows, score, coverage, lang)
     deck.text(slide, (7.3, 2.75, 5.63, 4.1), [f"• {w}" for w in words], size=15)
-    deck.chart(slide, goal_scores(rows, labels, lang=lang), (0.3, 1.2, 6.8, 5.7))
+    deck.chart(slide, goal_scores(rows, labels, lang=lang), CHART_BOX)
 
     closed = bool(rows["closed"].all())
     header = [_t("goal", lang), _t("value", lang), _t("target", lang), _t("status", lang)]
@@ -519,7 +520,7 @@ def locality_deck(
         top = 1.25 + 0.36 * (len(table_rows) + 1) + 0.25
         deck.text(slide, (7.1, top, 5.8, 6.85 - top), [f"• {s}" for s in goal_sentences(part, lang)], size=13)
         if (part["status"] != "info").any():
-            deck.chart(slide, goal_scores(part, labels, lang=lang), (0.3, 1.25, 6.6, 5.6))
+            deck.chart(slide, goal_scores(part, labels, lang=lang), CHART_BOX)
     return deck.to_bytes(renderer)
 
 
