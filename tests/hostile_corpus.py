@@ -129,9 +129,9 @@ def _crash_zygote(db: str, file: str) -> None:
 
     read = pipeline.read_workbook
 
-    def marked_read(data: bytes, name: str):  # a test hook
+    def marked_read(*args: Any, **kwargs: Any):  # a test hook
         _mark("read")
-        out = read(data, name)
+        out = read(*args, **kwargs)
         _mark("analyse")
         return out
 
@@ -185,6 +185,8 @@ def _crash_zygote(db: str, file: str) -> None:
                     break
                 _mark("rollback")
                 rollback_batch(store, int(result.batch_id), "crash-test")
+        except BaseException as exc:
+            _mark(f"died {type(exc).__name__}: {exc}"[:500].replace("\n", " "))
         finally:
             os._exit(3)
 
@@ -286,6 +288,8 @@ class _Zygote:
                 for i in range(since, len(self.lines)):
                     if match(self.lines[i][1]):
                         return i, *self.lines[i]
+                    if self.lines[i][1].startswith(("died ", "failed ")):
+                        raise RuntimeError(f"crash worker: {self.lines[i][1]}")
                 since = len(self.lines)
                 left = deadline - time.monotonic()
                 if left <= 0 or self.proc.poll() is not None:
