@@ -80,6 +80,7 @@ class DatasetCoverage:
     date: str | None = None  # snapshot: SQL expression for a row's date
     date_from: str | None = None  # log: SQL expressions for the span a row covers
     date_to: str | None = None
+    reported: str | None = None  # snapshot: SQL for a row's own update/report date (first year)
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,8 @@ def rule_dataset_coverage(raw: Mapping[str, Any]) -> list[str]:
             continue
         needed = ("date",) if spec["kind"] == "snapshot" else ("date_from", "date_to")
         problems += [f"dataset {name}: missing {f}" for f in needed if not spec.get(f)]
+        if spec.get("reported") is not None and spec["kind"] != "snapshot":
+            problems.append(f"dataset {name}: only a snapshot has a reported date (a log's rows are dated)")
     return problems
 
 
@@ -358,7 +361,12 @@ def build(raw: Mapping[str, Any]) -> Catalog:
     models = {mid: ProgramModel(mid, str(m["he"]), str(m["en"])) for mid, m in raw["models"].items()}
     datasets = {
         name: DatasetCoverage(
-            name, spec["kind"], spec.get("date"), spec.get("date_from"), spec.get("date_to")
+            name,
+            spec["kind"],
+            spec.get("date"),
+            spec.get("date_from"),
+            spec.get("date_to"),
+            spec.get("reported"),
         )
         for name, spec in raw["datasets"].items()
     }

@@ -2,16 +2,42 @@
 
 Two verbs, as in metricflow: `attainment` runs it and returns the tidy frame (docs/CONTRACTS.md);
 `explain` returns the SQL for one goal, so no number is a black box. `source_rows` shows the
-stored rows behind one number. Everything is computed in SQL (one UNION ALL over the goals), and
-the result is a pure function of the store contents and the arguments.
+stored rows behind one number. Everything is computed in SQL, and the result is a pure function
+of the store contents and the arguments.
+
+Periods: the table runs from the first year with dated activity data to the as-of year (or only
+`year`). Dated activity is the rows of the log datasets (meetings, trainings, volunteers, budgets:
+the dates each row covers) and the snapshot datasets' own update/report date (`reported` in the
+catalog, e.g. programs.last_updated) — never a snapshot's historical date such as a program's
+start date, so one program started in 2013 does not add a decade of no_data years. Only when the
+store has no such dates does the table start at the earliest date of anything. As before, the
+authorities in the table are every authority that sent any row (`scope`).
+
+The query, in order:
+  spans     one scan per dataset: month-aligned spans with row counts (scope, first year, no_data)
+  periods   years and half-years from the first year to as-of, with elapsed share and eval date
+  coverage  rows sent per coverage key (a goal's dataset or datasets) × authority × period, for
+            every dataset at once
+  m_<goal>  each catalog measure as written in metrics/catalog.yaml; `measures` is their union
+  goals     one row of constants per goal (target op and bounds, pace, unit, weight, empty value)
+  grid      scope × goals × the periods of each goal's kind, joined to coverage, measures, targets
+  and the status, pace and forecast rules of metrics/status.py.
+`attainment` runs exactly this SQL; it drops the repeated text columns (goal, period, labels,
+op, unit, pace) from the fetch and attaches them from small lookups by goal_order and period_key,
+which is far cheaper than converting them row by row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import warnings
 from collections.abc import Iterable, Sequence
 
+import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from metrics import status as rules
 from metrics.catalog import Catalog, Goal, load_catalog
@@ -51,6 +77,10 @@ OUTPUT_COLUMNS = (
     "reason",
 )
 
+# Text columns the SQL returns for readability but `attainment` attaches from lookups instead.
+_LOOKUP_COLUMNS = ("goal", "period", "period_kind", "target_op", "unit", "pace")
+_DATE_COLUMNS = ("period_start", "period_end", "eval_date")
+
 # Which column of each dataset table marks a row as current, and how its rows are traced.
 _TRACE_SQL = {
     "file": "LEFT JOIN import_batches b ON b.batch_id = t.batch_id",
@@ -63,6 +93,10 @@ def _sql_date(d: dt.date) -> str:
 
 def _sql_num(x: float | None) -> str:
     return "NULL" if x is None else f"CAST({float(x)!r} AS DOUBLE)"
+
+
+def _sql_str(x: str | None) -> str:
+    return "NULL" if x is None else "'" + x.replace("'", "''") + "'"
 
 
 def _indent(sql: str, n: int) -> str:
@@ -80,180 +114,191 @@ def _as_of(as_of: dt.date | str | None) -> dt.date:
     return as_of
 
 
-def _coverage_dates(catalog: Catalog, dataset: str) -> tuple[str, str]:
-    """SQL expressions (from, to) for the span one row of a dataset covers."""
-    spec = catalog.datasets[dataset]
-    if spec.kind == "snapshot":
-        return spec.date or "NULL", spec.date or "NULL"
-    return spec.date_from or "NULL", spec.date_to or "NULL"
+def _half(expr: str) -> str:
+    """SQL for the half-year index of a DATE expression: 2 × year + (0 for Jan–Jun, 1 for Jul–Dec)."""
+    return f"(2 * year({expr}) + (month({expr}) > 6)::INTEGER)"
 
 
-def _scope_ctes(
-    catalog: Catalog, datasets: Iterable[str], as_of: dt.date, codes: Sequence[int] | None
-) -> str:
-    """activity/scope/bounds: which authorities have any data, and the first year with data."""
+def _cov_key(goal: Goal) -> str | None:
+    """The coverage key of a goal: its dataset(s) joined by '+' (None: no dataset yet)."""
+    return "+".join(goal.datasets) if goal.measure is not None else None
+
+
+def _spans_cte(catalog: Catalog, as_of: dt.date) -> str:
+    """spans: one scan per dataset, rows per authority and covered span of half-years.
+
+    h_first is the half-year of any date of the rows; h_activity only of dated activity: the
+    dates a log row covers, a snapshot row's own update/report date (`reported`).
+    """
+    day = _sql_date(as_of)
     parts = []
-    for ds in datasets:
-        date_from, _ = _coverage_dates(catalog, ds)
-        parts.append(
-            f"    SELECT authority_code, min({date_from}) AS first_date\n"
-            f"    FROM {ds} WHERE superseded_by IS NULL GROUP BY authority_code"
-        )
+    for name, spec in catalog.datasets.items():
+        if spec.kind == "snapshot":
+            # A snapshot (a list describing now) covers every period from its earliest date.
+            reported = _half(f"min({spec.reported})") if spec.reported else "NULL"
+            parts.append(
+                f"    SELECT '{name}' AS dataset, authority_code,\n"
+                f"           {_half(f'coalesce(min({spec.date}), {day})')} AS h_from,\n"
+                f"           {_half(day)} AS h_to, count(*) AS n,\n"
+                f"           {_half(f'min({spec.date})')} AS h_first, {reported} AS h_activity\n"
+                f"    FROM {name} WHERE superseded_by IS NULL GROUP BY authority_code"
+            )
+        else:
+            parts.append(
+                f"    SELECT '{name}', authority_code, {_half(spec.date_from or 'NULL')} AS h,\n"
+                f"           {_half(spec.date_to or 'NULL')}, count(*), h, h\n"
+                f"    FROM {name} WHERE superseded_by IS NULL GROUP BY 2, 3, 4"
+            )
+    return "spans AS MATERIALIZED (\n" + "\n    UNION ALL\n".join(parts) + "\n),\n"
+
+
+def _scope_ctes(as_of: dt.date, codes: Sequence[int] | None) -> str:
+    """scope: authorities that sent anything; bounds: the first year (see the module docstring)."""
     where = ""
     if codes is not None:
-        where = f"\n    WHERE authority_code IN ({', '.join(str(int(c)) for c in codes) or 'NULL'})"
+        where = f" WHERE authority_code IN ({', '.join(str(int(c)) for c in codes) or 'NULL'})"
+    y = as_of.year
     return (
-        "activity AS MATERIALIZED (\n" + "\n    UNION ALL\n".join(parts) + "\n),\n"
         "-- every authority that sent anything, in any dataset and any year\n"
-        f"scope AS MATERIALIZED (\n    SELECT DISTINCT authority_code FROM activity{where}\n),\n"
-        "bounds AS MATERIALIZED (\n"
-        f"    SELECT least(coalesce(year(min(first_date)), {as_of.year}), {as_of.year}) AS first_year\n"
-        "    FROM activity\n),\n"
+        f"scope AS (SELECT DISTINCT authority_code FROM spans{where}),\n"
+        "-- the first year with dated activity (logs, snapshots' report dates), else with any date\n"
+        f"bounds AS (\n    SELECT least(coalesce(min(h_activity), min(h_first), {2 * y}) // 2, {y})"
+        " AS first_year\n    FROM spans\n),\n"
     )
 
 
 def _periods_ctes(as_of: dt.date, year: int | None) -> str:
-    """periods_year and periods_half_year up to as-of, with the evaluation date and elapsed share."""
+    """periods of both kinds up to as-of (pid = 3 × year + half), and one view per kind."""
     last = as_of.year if year is None else min(year, as_of.year)
     first = "first_year" if year is None else str(int(year))
-    common = f"""least(period_end, {_sql_date(as_of)}) AS eval_date,
-        {_sql_date(as_of)} > period_end AS closed,
-        CAST(least(period_end, {_sql_date(as_of)}) - period_start + 1 AS DOUBLE)
+    day = _sql_date(as_of)
+    return f"""years AS (SELECT CAST(unnest(range({first}, {last} + 1)) AS INTEGER) AS year FROM bounds),
+periods AS MATERIALIZED (
+    SELECT *, 3 * year + half AS pid,
+        -- the half-years the period spans (see spans)
+        2 * year + (half = 2)::INTEGER AS h_lo, 2 * year + (half <> 1)::INTEGER AS h_hi,
+        least(period_end, {day}) AS eval_date,
+        {day} > period_end AS closed,
+        CAST(least(period_end, {day}) - period_start + 1 AS DOUBLE)
             / (period_end - period_start + 1) AS elapsed,
-        greatest(period_end - {_sql_date(as_of)}, 0) AS days_left"""
-    return f"""years AS (
-    SELECT CAST(unnest(range({first}, {last} + 1)) AS INTEGER) AS year FROM bounds
+        greatest(period_end - {day}, 0) AS days_left
+    FROM (
+        SELECT 'year' AS period_kind, CAST(year AS VARCHAR) AS period, year, 0 AS half,
+               make_date(year, 1, 1) AS period_start, make_date(year, 12, 31) AS period_end
+        FROM years
+        UNION ALL
+        SELECT 'half_year', year || '-H' || h, year, h,
+               make_date(year, 6 * h - 5, 1), last_day(make_date(year, 6 * h, 1))
+        FROM years, (VALUES (1), (2)) halves(h)
+    )
+    WHERE period_start <= {day}
 ),
-periods_year AS MATERIALIZED (
-    SELECT *, {common}
-    FROM (SELECT CAST(year AS VARCHAR) AS period, year,
-                 make_date(year, 1, 1) AS period_start, make_date(year, 12, 31) AS period_end
-          FROM years)
-),
-periods_half_year AS MATERIALIZED (
-    SELECT *, {common}
-    FROM (SELECT year || '-H' || h AS period, year,
-                 make_date(year, 6 * h - 5, 1) AS period_start,
-                 last_day(make_date(year, 6 * h, 1)) AS period_end
-          FROM years, (VALUES (1), (2)) halves(h))
-    WHERE period_start <= {_sql_date(as_of)}
+periods_year AS (FROM periods SELECT period, year, period_start, period_end, eval_date, closed, elapsed,
+                 days_left WHERE half = 0),
+periods_half_year AS (FROM periods SELECT period, year, period_start, period_end, eval_date, closed,
+                      elapsed, days_left WHERE half > 0),
+"""
+
+
+def _coverage_cte(goals: Sequence[Goal]) -> str:
+    """coverage: rows sent per coverage key × authority × period, every dataset in one join."""
+    keys = sorted({(_cov_key(g), ds, g.period) for g in goals if g.measure is not None for ds in g.datasets})
+    values = ", ".join(f"('{k}', '{ds}', '{kind}')" for k, ds, kind in keys)
+    return f"""coverage AS MATERIALIZED (
+    SELECT k.cov_key, s.authority_code, p.pid, sum(s.n) AS n
+    FROM spans s
+    JOIN (VALUES {values or "(NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR)"}) k(cov_key, dataset, period_kind)
+        USING (dataset)
+    JOIN periods p ON p.period_kind = k.period_kind AND s.h_from <= p.h_hi AND s.h_to >= p.h_lo
+    GROUP BY ALL
 ),
 """
 
 
-def _coverage_ctes(
-    catalog: Catalog, datasets: Iterable[str], as_of: dt.date, kinds: Sequence[str] = ("year", "half_year")
-) -> str:
-    """cov_<dataset>: month-aligned spans with row counts; cov_<dataset>_<kind>: rows per period."""
-    out = []
-    for ds in datasets:
-        spec = catalog.datasets[ds]
-        if spec.kind == "snapshot":
-            # A snapshot (a list describing now) covers every period from its earliest date.
-            body = (
-                f"    SELECT authority_code,\n"
-                f"           date_trunc('month', coalesce(min({spec.date}), {_sql_date(as_of)}))"
-                " AS date_from,\n"
-                f"           {_sql_date(as_of)} AS date_to, count(*) AS n\n"
-                f"    FROM {ds} WHERE superseded_by IS NULL GROUP BY authority_code"
-            )
-        else:
-            body = (
-                f"    SELECT authority_code, date_trunc('month', {spec.date_from}) AS date_from,\n"
-                f"           last_day({spec.date_to}) AS date_to, count(*) AS n\n"
-                f"    FROM {ds} WHERE superseded_by IS NULL GROUP BY ALL"
-            )
-        out.append(f"cov_{ds} AS MATERIALIZED (\n{body}\n),\n")
-        for kind in kinds:
-            out.append(
-                f"cov_{ds}_{kind} AS MATERIALIZED (\n"
-                f"    SELECT c.authority_code, p.period, sum(c.n) AS n\n"
-                f"    FROM cov_{ds} c\n"
-                f"    JOIN periods_{kind} p ON c.date_from <= p.period_end AND c.date_to >= p.period_start\n"
-                f"    GROUP BY c.authority_code, p.period\n),\n"
-            )
-    return "".join(out)
-
-
-def _goal_cte(goal: Goal, order: int) -> str:
-    """m_<goal> (the catalog measure) and g_<goal> (scope × periods with value and defaults)."""
-    periods = f"periods_{goal.period}"
-    cov_union = "\n        UNION ALL\n".join(
-        f"        SELECT authority_code, period, n FROM cov_{ds}_{goal.period}" for ds in goal.datasets
-    )
-    is_integer = "true" if goal.unit in rules.INTEGER_UNITS else "false"
-    t = goal.target
-    consts = (
-        f"'{goal.id}' AS goal, {order} AS goal_order, '{goal.period}' AS period_kind,\n"
-        f"        '{t.op}' AS target_op, {_sql_num(t.low)} AS default_low,\n"
-        f"        {_sql_num(t.high)} AS default_high,\n"
-        f"        '{goal.pace}' AS pace, '{goal.unit}' AS unit, {is_integer} AS is_integer,\n"
-        f"        {_sql_num(goal.weight)} AS weight"
-    )
-    if goal.measure is None:  # declared kind not_available: no dataset in the store yet
-        return (
-            f"g_{goal.id} AS (\n"
-            f"    SELECT s.authority_code, p.*, {consts},\n"
-            f"        CAST(NULL AS BIGINT) AS data_rows, CAST(NULL AS DOUBLE) AS value,\n"
-            f"        'no_dataset' AS reason\n"
-            f"    FROM scope s CROSS JOIN {periods} p\n),\n"
-        )
-    empty = "0" if goal.empty == "zero" else "NULL"
+def _measure_cte(goal: Goal) -> str:
+    """m_<goal>: the catalog measure over the periods of the goal's kind."""
     return f"""m_{goal.id} AS (
-    -- measure: {goal.id} (metrics/catalog.yaml)
-    WITH periods AS (SELECT * FROM {periods})
+    WITH periods AS (FROM periods_{goal.period})
     SELECT authority_code, CAST(period AS VARCHAR) AS period, CAST(value AS DOUBLE) AS value
     FROM (
-{_indent(goal.measure, 8)}
+{_indent(goal.measure or "", 8)}
     )
-),
-g_{goal.id} AS (
-    SELECT s.authority_code, p.*, {consts},
-        cov.n AS data_rows,
-        CASE WHEN cov.n > 0 THEN coalesce(m.value, {empty}) END AS value,
-        CASE WHEN cov.n IS NULL THEN 'no_rows'
-             WHEN coalesce(m.value, {empty}) IS NULL THEN 'not_applicable' END AS reason
-    FROM scope s
-    CROSS JOIN {periods} p
-    LEFT JOIN (
-        SELECT authority_code, period, sum(n) AS n
-        FROM (
-{cov_union}
-        )
-        GROUP BY authority_code, period
-    ) cov ON cov.authority_code = s.authority_code AND cov.period = p.period
-    LEFT JOIN m_{goal.id} m ON m.authority_code = s.authority_code AND m.period = p.period
 ),
 """
 
 
-def _final_select(goal_ids: Sequence[str]) -> str:
-    union = "\n    UNION ALL BY NAME\n".join(f"    SELECT * FROM g_{gid}" for gid in goal_ids)
-    return f"""all_goals AS (
-{union}
-),
--- targets: a locality override beats a year-wide override beats the catalog default
+def _goals_cte(goals: Sequence[Goal], order: dict[str, int]) -> str:
+    """goals: one row of constants per goal; measures: every measure's rows by goal and period."""
+    rows = []
+    for g in goals:
+        t = g.target
+        rows.append(
+            f"({order[g.id]}, '{g.id}', '{g.period}', {_sql_str(_cov_key(g))}, '{t.op}', "
+            f"{_sql_num(t.low)}, {_sql_num(t.high)}, '{g.pace}', '{g.unit}', "
+            f"{str(g.unit in rules.INTEGER_UNITS).lower()}, {_sql_num(g.weight)}, "
+            f"{str(g.empty == 'zero').lower()})"
+        )
+    union = "\n        UNION ALL ".join(
+        f"SELECT {order[g.id]}, * FROM m_{g.id}" for g in goals if g.measure is not None
+    )
+    if not union:
+        union = "SELECT NULL::INTEGER, NULL::INTEGER, NULL::VARCHAR, NULL::DOUBLE WHERE false"
+    return (
+        "goals(goal_order, goal, period_kind, cov_key, target_op, default_low, default_high,\n"
+        "      pace, unit, is_integer, weight, empty_zero) AS (VALUES\n    " + ",\n    ".join(rows) + "\n),\n"
+        "measures AS (\n"
+        "    SELECT m.goal_order, m.authority_code, p.pid, m.value\n"
+        f"    FROM (\n        {union}\n    ) m(goal_order, authority_code, period, value)\n"
+        "    JOIN periods p USING (period)\n),\n"
+    )
+
+
+def _final_select(order_rows: bool = True) -> str:
+    order_by = "\nORDER BY x.authority_code, x.goal_order, x.pid" if order_rows else ""
+    return f"""-- targets: a locality override beats a year-wide override beats the catalog default
 targets_current AS MATERIALIZED (
-    SELECT target_id, goal, year, authority_code, target_low, target_high
-    FROM targets
-    WHERE superseded_by IS NULL AND (target_low IS NOT NULL OR target_high IS NOT NULL)
+    SELECT g.goal_order, t.year, t.authority_code, t.target_id, t.target_low, t.target_high
+    FROM targets t JOIN goals g USING (goal)
+    WHERE t.superseded_by IS NULL AND (t.target_low IS NOT NULL OR t.target_high IS NOT NULL)
+),
+-- every goal × period of its kind, with its constants and the year-wide override
+goal_periods AS MATERIALIZED (
+    SELECT g.*, p.* EXCLUDE (period_kind),
+        ty.target_id AS year_target, ty.target_low AS year_low, ty.target_high AS year_high
+    FROM goals g
+    JOIN periods p USING (period_kind)
+    LEFT JOIN targets_current ty
+        ON ty.goal_order = g.goal_order AND ty.year = p.year AND ty.authority_code IS NULL
+),
+-- the cells of the table (scope × goal periods), with rows sent and the measured value
+cells AS (
+    SELECT s.authority_code, gp.goal_order, gp.pid, c.n AS data_rows, m.value AS measured
+    FROM scope s
+    CROSS JOIN goal_periods gp
+    LEFT JOIN coverage c
+        ON c.cov_key = gp.cov_key AND c.authority_code = s.authority_code AND c.pid = gp.pid
+    LEFT JOIN measures m
+        ON m.goal_order = gp.goal_order AND m.authority_code = s.authority_code AND m.pid = gp.pid
 ),
 resolved AS (
-    SELECT g.*,
+    SELECT c.authority_code, c.data_rows, gp.*,
+        -- no rows sent for the dataset(s) in the period: no value (no_data), never zero
+        coalesce(c.measured, CASE WHEN gp.empty_zero THEN 0.0 END) AS measured,
+        CASE WHEN c.data_rows > 0
+             THEN coalesce(c.measured, CASE WHEN gp.empty_zero THEN 0.0 END) END AS value,
         CASE WHEN tl.target_id IS NOT NULL THEN 'locality'
-             WHEN ty.target_id IS NOT NULL THEN 'year' ELSE 'catalog' END AS target_source,
-        coalesce(tl.target_id, ty.target_id, 0) AS target_version,
+             WHEN gp.year_target IS NOT NULL THEN 'year' ELSE 'catalog' END AS target_source,
+        coalesce(tl.target_id, gp.year_target, 0) AS target_version,
         CASE WHEN tl.target_id IS NOT NULL THEN tl.target_low
-             WHEN ty.target_id IS NOT NULL THEN ty.target_low ELSE g.default_low END AS target_low,
+             WHEN gp.year_target IS NOT NULL THEN gp.year_low ELSE gp.default_low END AS target_low,
         CASE WHEN tl.target_id IS NOT NULL THEN tl.target_high
-             WHEN ty.target_id IS NOT NULL THEN ty.target_high ELSE g.default_high END AS target_high
-    FROM all_goals g
+             WHEN gp.year_target IS NOT NULL THEN gp.year_high ELSE gp.default_high END AS target_high
+    FROM cells c
+    JOIN goal_periods gp USING (goal_order, pid)
     LEFT JOIN targets_current tl
-        ON tl.goal = g.goal AND tl.year = g.year AND tl.authority_code = g.authority_code
-    LEFT JOIN targets_current ty
-        ON ty.goal = g.goal AND ty.year = g.year AND ty.authority_code IS NULL
+        ON tl.goal_order = c.goal_order AND tl.year = gp.year AND tl.authority_code = c.authority_code
 ),
-paced AS (
+paced AS MATERIALIZED (
     SELECT *, {_indent(rules.EXPECTED_SQL, 4).strip()} AS expected_by_now
     FROM resolved
 )
@@ -268,9 +313,11 @@ SELECT
     {_indent(rules.SCORE_SQL, 4).strip()} AS score,
     {_indent(rules.STATUS_SQL, 4).strip()} AS status,
     {_indent(rules.FORECAST_SQL, 4).strip()} AS forecast,
-    x.unit, x.pace, x.weight, x.data_rows, x.reason
-FROM paced x
-ORDER BY x.authority_code, x.goal_order, x.period_start
+    x.unit, x.pace, x.weight, CAST(x.data_rows AS DOUBLE) AS data_rows,
+    CASE WHEN x.cov_key IS NULL THEN 'no_dataset' WHEN x.data_rows IS NULL THEN 'no_rows'
+         WHEN x.measured IS NULL THEN 'not_applicable' END AS reason,
+    x.goal_order, x.half
+FROM paced x{order_by}
 """
 
 
@@ -281,11 +328,13 @@ def build_sql(
     as_of: dt.date,
     year: int | None = None,
     codes: Sequence[int] | None = None,
+    order_rows: bool = True,
 ) -> str:
-    """The one query computing attainment for these goals (readable; `explain` shows it)."""
-    goals = [catalog.goal(g) for g in goal_ids]
-    all_datasets = list(catalog.datasets)
-    used = sorted({ds for g in goals for ds in g.datasets}, key=all_datasets.index)
+    """The one query computing attainment for these goals (readable; `explain` shows it).
+
+    With order_rows=False the rows come unsorted (`attainment` sorts the fetched frame itself).
+    """
+    goals = [catalog.goal(g) for g in dict.fromkeys(goal_ids)]
     order = {g.id: i for i, g in enumerate(catalog.goals)}
     header = (
         f"-- Yaad attainment: goals {', '.join(goal_ids)}\n"
@@ -294,11 +343,13 @@ def build_sql(
     return (
         header
         + "WITH\n"
-        + _scope_ctes(catalog, all_datasets, as_of, codes)
+        + _spans_cte(catalog, as_of)
+        + _scope_ctes(as_of, codes)
         + _periods_ctes(as_of, year)
-        + _coverage_ctes(catalog, used, as_of, sorted({g.period for g in goals}))
-        + "".join(_goal_cte(g, order[g.id]) for g in goals)
-        + _final_select(goal_ids)
+        + _coverage_cte(goals)
+        + "".join(_measure_cte(g) for g in goals if g.measure is not None)
+        + _goals_cte(goals, order)
+        + _final_select(order_rows)
     )
 
 
@@ -326,6 +377,72 @@ def resolve_localities(store: Store, localities: Iterable[int | str]) -> list[in
     return codes
 
 
+def _take(values: Sequence[object] | pa.Array, index: np.ndarray) -> pd.Series:
+    """A str column from a small lookup and row positions into it (-1: missing)."""
+    lookup = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
+    positions = pa.array(index, mask=index < 0) if (index < 0).any() else pa.array(index)
+    return lookup.take(positions).to_pandas()
+
+
+_PARSED = threading.local()  # per thread: SQL text -> parsed statement (the text is data-independent)
+
+
+def _parsed(cur: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statement:
+    """The parsed statement for this SQL, parsed once per thread (a parse is ~1 ms per KB)."""
+    cache: dict[str, duckdb.Statement] = _PARSED.__dict__.setdefault("cache", {})
+    if sql not in cache:
+        if len(cache) >= 32:
+            cache.clear()
+        (cache[sql],) = cur.extract_statements(sql)
+    return cache[sql]
+
+
+def _fetch(store: Store, sql: str) -> pa.Table:
+    """Run the attainment SQL, fetching every column but the repeated text ones, as Arrow."""
+    fetch = f"SELECT * EXCLUDE ({', '.join(_LOOKUP_COLUMNS)})\nFROM (\n{sql}\n)"
+    with store.cursor() as cur, warnings.catch_warnings():
+        # DuckDB suggests fetching from a relation instead, which binds this large query twice.
+        warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
+        return cur.execute(_parsed(cur, fetch)).to_arrow_table()
+
+
+def _frame(table: pa.Table, catalog: Catalog, authorities: pd.DataFrame) -> pd.DataFrame:
+    """The tidy frame from the fetched rows: sorted, text columns attached by position."""
+    if table.num_rows:
+        # authority, goal order, then period (year; the year before its halves)
+        keys = ("locality_code", "goal_order", "year", "half")
+        code, goal, year, half = (table[c].to_numpy() for c in keys)
+        key = (code.astype(np.int64) * 64 + goal) * 65536 + (year.astype(np.int64) - year.min()) * 3 + half
+        table = table.take(pa.array(np.argsort(key, kind="stable")))
+    df = table.to_pandas(date_as_object=False)
+    goal_order = df["goal_order"].to_numpy()
+    half = df["half"].to_numpy()
+    years = df["year"].to_numpy()
+    cols: dict[str, object] = {c: df[c] for c in df.columns if c not in ("goal_order", "half")}
+    for c in _DATE_COLUMNS:
+        cols[c] = df[c].astype("datetime64[us]")
+    goals = catalog.goals
+    for column, values in (
+        ("goal", [g.id for g in goals]),
+        ("label_he", [g.label_he for g in goals]),
+        ("label_en", [g.label_en for g in goals]),
+        ("unit", [g.unit for g in goals]),
+        ("pace", [g.pace for g in goals]),
+        ("target_op", [g.target.op for g in goals]),
+    ):
+        cols[column] = _take(values, goal_order)
+    # period key = 3 × (year - first year) + half (0: the year, 1 and 2: its halves)
+    first = int(years.min()) if len(years) else 0
+    last = int(years.max()) if len(years) else -1
+    labels = [p for y in range(first, last + 1) for p in (str(y), f"{y}-H1", f"{y}-H2")]
+    cols["period"] = _take(labels, 3 * (years.astype(np.int64) - first) + half)
+    cols["period_kind"] = _take(["year", "half_year"], np.minimum(half, 1))
+    position = pd.Index(authorities["code"]).get_indexer(df["locality_code"])
+    cols["locality_name"] = _take(authorities["name"].tolist(), position)
+    cols["locality_name_en"] = _take(authorities["name_en"].tolist(), position)
+    return pd.DataFrame({c: cols[c] for c in OUTPUT_COLUMNS}, index=df.index)
+
+
 def attainment(
     store: Store,
     *,
@@ -344,17 +461,12 @@ def attainment(
     codes = resolve_localities(store, localities) if localities is not None else None
     if not goal_ids or (year is not None and year > day.year):
         return pd.DataFrame(columns=list(OUTPUT_COLUMNS))
-    sql = build_sql(catalog, goal_ids, as_of=day, year=year, codes=codes)
-    df = store.query_df(sql)
+    sql = build_sql(catalog, goal_ids, as_of=day, year=year, codes=codes, order_rows=False)
+    table = _fetch(store, sql)
     # Names and labels are attached here, from small lookups, rather than carried per row in SQL:
     # converting repeated strings row by row is most of the cost of fetching the frame.
-    names = store.query_df("SELECT code, name, name_en FROM authorities").set_index("code")
-    goals_by_id = {g.id: g for g in catalog.goals}
-    df["locality_name"] = df["locality_code"].map(names["name"])
-    df["locality_name_en"] = df["locality_code"].map(names["name_en"])
-    df["label_he"] = df["goal"].map({k: g.label_he for k, g in goals_by_id.items()})
-    df["label_en"] = df["goal"].map({k: g.label_en for k, g in goals_by_id.items()})
-    return df.loc[:, list(OUTPUT_COLUMNS)]
+    authorities = store.query_df("SELECT code, name, name_en FROM authorities")
+    return _frame(table, catalog, authorities)
 
 
 def explain(

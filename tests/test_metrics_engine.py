@@ -80,3 +80,36 @@ def test_source_rows_trace_to_file_sheet_and_row(round_tables):
     assert set(rows["file_name"]) == {FILE_NAME} and set(rows["sheet"]) == {"meetings"}
     assert sorted(rows["source_row"]) == [5, 6]
     assert not any("name" in c and c != "file_name" for c in rows.columns)
+
+
+def test_periods_start_at_the_first_year_with_dated_activity(store):
+    # A program started in 2013 (its list updated in 2024) must not add ten years of no_data:
+    # the table starts at the first dated activity, the 2023 meetings.
+    insert_rows(
+        store,
+        {
+            "programs": [
+                {"authority_code": BAT_YAM, "start_date": "2013-09-01", "last_updated": "2024-11-01"}
+            ],
+            "meetings": _meetings(BAT_YAM, "2023-04-01", "2024-04-01"),
+        },
+    )
+    df = attainment(store, as_of="2025-06-30", goals=["new_jdc_programs", "round_table_meetings"])
+    assert df["year"].min() == 2023 and sorted(df["period"].unique()) == ["2023", "2024", "2025"]
+    # The program still counts as data for its goals from 2023 on (a snapshot covers every period).
+    new_programs = df[df["goal"] == "new_jdc_programs"].set_index("period")
+    assert new_programs.loc["2023", "status"] == "missed" and new_programs.loc["2023", "value"] == 0
+
+
+def test_first_year_falls_back_to_any_date_without_dated_activity(store):
+    # Only a program list with start dates and no update dates: the earliest date of anything.
+    insert_rows(store, {"programs": [{"authority_code": BAT_YAM, "start_date": "2021-03-01"}]})
+    df = attainment(store, as_of="2025-06-30", goals=["new_jdc_programs"])
+    assert df["year"].min() == 2021
+    # A report date counts as dated activity: it starts the table when it is the earliest.
+    insert_rows(
+        store,
+        {"programs": [{"authority_code": AFULA, "start_date": "2024-01-01", "last_updated": "2019-05-01"}]},
+        batch_id=2,
+    )
+    assert attainment(store, as_of="2025-06-30", goals=["new_jdc_programs"])["year"].min() == 2019
