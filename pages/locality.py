@@ -33,7 +33,11 @@ labels = goal_labels()
 
 mine = att_all[att_all["locality_code"] == code]
 this_year = mine[mine["year"] == year].assign(
-    goal_label=lambda d: d["goal"].map(labels),
+    # Half-year goals appear once per half: say which.
+    goal_label=lambda d: (
+        d["goal"].map(labels)
+        + d["period"].where(d["period_kind"] != "year", "").map(lambda p: f" ({p})" if p else "")
+    ),
     status_label=lambda d: d["status"].map(lambda s: status_label(s, lang())),
 )
 st.subheader(t("goals_of_locality"))
@@ -45,10 +49,10 @@ event = st.dataframe(
     key="goals_table",
     column_config={
         "goal_label": t("goal"),
-        "value": t("value"),
+        "value": st.column_config.NumberColumn(t("value"), format="%.4g"),
         "target": t("target"),
-        "forecast": t("forecast"),
-        "expected_by_now": t("expected_by_now"),
+        "forecast": st.column_config.NumberColumn(t("forecast"), format="%.3g"),
+        "expected_by_now": st.column_config.NumberColumn(t("expected_by_now"), format="%.3g"),
         "status_label": t("status"),
     },
 )
