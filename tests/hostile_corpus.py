@@ -166,15 +166,16 @@ def _crash_zygote(db: str, file: str) -> None:
         try:  # the worker
             _mark("open")
             store = Store(db)
+            _mark("recover")  # a previous worker may have been killed after its commit
+            left = store.query_one(
+                "SELECT max(batch_id) FROM import_batches WHERE file_name = ? AND status = 'committed'",
+                [name],
+            )
+            if left is not None:
+                _mark("rollback")
+                rollback_batch(store, int(left), "crash-test")
             while True:
                 _mark("ready")
-                left = store.query_one(
-                    "SELECT max(batch_id) FROM import_batches WHERE file_name = ? AND status = 'committed'",
-                    [name],
-                )
-                if left is not None:  # a previous worker was killed after its commit
-                    _mark("rollback")
-                    rollback_batch(store, int(left), "crash-test")
                 analysis = pipeline.analyse(Path(file).read_bytes(), name, store)
                 _mark("write")
                 importing[0] = True
@@ -253,7 +254,7 @@ class CrashReport:
 
 PHASES = ("open", "read", "analyse", "txn", "commit", "rollback")
 # marker -> the phase it starts (the others name themselves)
-_PHASE_OF = {"ready": "read", "write": "analyse", "committed": "committed"}
+_PHASE_OF = {"ready": "read", "write": "analyse", "committed": "committed", "recover": "open"}
 
 
 class _Zygote:

@@ -38,13 +38,15 @@ def test_sigkill_at_random_points_leaves_the_whole_batch_or_none(crash_setup):
     aimed = {k.target for k in report.kills}
     assert aimed == {*H.PHASES, "any"}
     phases = report.by_phase()
-    for phase in ("open", "read", "analyse", "txn", "rollback"):
-        assert sum(phases.get(phase, {}).values()) >= 3, phases
+    for phase, least in (("open", 3), ("read", 3), ("analyse", 3), ("txn", 2), ("rollback", 3)):
+        assert sum(phases.get(phase, {}).values()) >= least, phases
     in_write = sum(sum(phases.get(p, {}).values()) for p in ("txn", "commit", "committed"))
     assert in_write >= 10, phases
     outcomes = {k.outcome for k in report.kills}
     assert outcomes == {"before", "after"}, phases
-    assert all(v["after"] == 0 for p, v in phases.items() if p in ("open", "read", "analyse", "txn"))
+    # read, analyse and the transaction come after the worker rolled back any batch a previous
+    # worker left committed: a kill there can only find the state before the import
+    assert all(v["after"] == 0 for p, v in phases.items() if p in ("read", "analyse", "txn")), phases
     assert all(k.reopen_seconds < 10 for k in report.kills)
     print(json.dumps({"kills": len(report.kills), "by_phase": phases, "seconds": round(report.seconds, 1)}))
 
