@@ -9,7 +9,8 @@ not counted), or uses --db. Then runs the CLI exactly as staff would, each in it
   (1) python -m exports deck --national ... --out national.pptx   (and .pdf with --format pdf/both)
   (2) python -m exports deck --all-localities ... --out-dir DIR --format FORMAT
 and reports wall time and the peak memory of the whole process tree (Python, Chromium and
-LibreOffice together, sampled from /proc every 0.2 s), plus the deck count and total size.
+LibreOffice together: the sum of PSS from /proc/PID/smaps_rollup, sampled every 0.2 s), plus
+the deck count and total size.
 """
 
 from __future__ import annotations
@@ -41,24 +42,26 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def _rss_kb(pid: int) -> int:
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: shared pages split between the processes sharing them, so a sum over
+    Chromium's many processes is not inflated the way a sum of RSS is."""
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith("Pss:"):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
 
 
-def tree_rss_mb(root: int) -> float:
-    """Resident memory of a process and all its descendants, in MB."""
+def tree_memory_mb(root: int) -> float:
+    """Memory (PSS) of a process and all its descendants, in MB."""
     tree = _children()
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        total += _rss_kb(pid)
+        total += _pss_kb(pid)
         todo.extend(tree.get(pid, []))
     return total / 1024
 
@@ -74,7 +77,7 @@ def run_measured(cmd: list[str]) -> tuple[float, float, subprocess.CompletedProc
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, tree_rss_mb(proc.pid))
+            peak = max(peak, tree_memory_mb(proc.pid))
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -161,7 +164,7 @@ def main() -> int:
     )
 
     print(f"\nyear {args.year}, as of {args.as_of}, store {db}")
-    print(f"{'step':<40} {'time':>9} {'peak RSS':>10} {'decks':>6} {'size':>9}")
+    print(f"{'step':<40} {'time':>9} {'peak PSS':>10} {'decks':>6} {'size':>9}")
     for name, secs, mb, n, size in rows:
         print(f"{name:<40} {secs:>8.1f}s {mb:>8.0f}MB {n:>6} {size / 2**20:>7.1f}MB")
     per_deck = rows[-1][1] / max(1, rows[-1][3])
