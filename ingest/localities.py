@@ -30,12 +30,16 @@ _OTHER_PREFIX = re.compile(r"^(?:עיריית|עירית|עיריה|עירייה
 def locality_key(name: object) -> str:
     """The matching key of a locality name: ק./קרית -> קריית, punctuation and prefixes folded."""
     text = normalise_text(str(name)).lower()
+    # A prefix first, so the abbreviation after it is expanded too: "עיריית ק. אתא" -> "קריית אתא".
+    text = _OTHER_PREFIX.sub("", text)
     text = re.sub(r"^ק\s*[.']\s*", "קריית ", text)
     text = re.sub(r"^קרית(?=\s|-)", "קריית", text)
     text = re.sub(r"[\"'`]", "", text)
     text = re.sub(r"[\-–.,/\\()\[\]]", " ", text)
     text = re.sub(r"\s+", " ", text).strip()
     text = _OTHER_PREFIX.sub("", text)
+    # Again after a prefix that needed its punctuation folded: "מ.מ. ק. ארבע" -> "קריית ארבע".
+    text = re.sub(r"^(?:ק|קרית)(?= \S)", "קריית", text)
     return text
 
 
