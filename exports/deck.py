@@ -47,7 +47,7 @@ from metrics.engine import attainment
 from store import Store
 
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-SLIDE_WIDTH = Inches(13.333)
+SLIDE_WIDTH = Emu(12192000)  # PowerPoint's widescreen: exactly 16:9 with 7.5 in height
 SLIDE_HEIGHT = Inches(7.5)
 FONT = "Arial"  # has Hebrew on Windows and macOS; LibreOffice falls back to a Hebrew font on Linux
 BRAND = RGBColor(0x1F, 0x4E, 0x79)

@@ -105,6 +105,9 @@ def show_rows_behind(goal: str, locality_code: int, period: str) -> None:
     rows = source_rows(get_store(), goal, int(locality_code), str(period))
     st.markdown(f"**{t('rows_behind')}** — {goal_labels().get(goal, goal)}, {period}")
     st.dataframe(rows, hide_index=True)
+    from pages._exports import table_download  # (cycle: _exports uses this module's helpers)
+
+    table_download(rows, f"rows_{goal}_{locality_code}_{period}", f"xl_rows_{goal}_{locality_code}_{period}")
     with st.expander(t("sql_used")):
         st.code(explain(goal), language="sql")
 

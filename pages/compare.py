@@ -6,6 +6,7 @@ import streamlit as st
 
 from charts.figures import compare_bars
 from charts.style import status_label
+from pages._exports import chart_downloads, table_download
 from pages._shared import attainment, data_version, empty_state, goal_labels, lang, t
 
 st.title(t("nav_compare"))
@@ -30,13 +31,14 @@ rows = att_all[
     att_all["locality_code"].isin(chosen) & att_all["goal"].isin(goals) & att_all["year"].isin(years)
 ]
 for year in sorted(years, reverse=True):
-    st.plotly_chart(compare_bars(rows[rows["year"] == year], labels, title=f"{year}"), key=f"compare_{year}")
+    fig = compare_bars(rows[rows["year"] == year], labels, title=f"{year}")
+    st.plotly_chart(fig, key=f"compare_{year}")
+    chart_downloads(fig, f"compare_{year}", f"dl_compare_{year}")
 table = rows.assign(
     goal_label=rows["goal"].map(labels), status_label=rows["status"].map(lambda s: status_label(s, lang()))
 )
-st.dataframe(
-    table.pivot_table(
-        index=["goal_label", "year"], columns="locality_name", values="value", aggfunc="first"
-    ).iloc[:, ::-1],
-    column_config={"goal_label": t("goal"), "year": t("year")},
+wide = table.pivot_table(
+    index=["goal_label", "year"], columns="locality_name", values="value", aggfunc="first"
 )
+st.dataframe(wide.iloc[:, ::-1], column_config={"goal_label": t("goal"), "year": t("year")})
+table_download(wide.reset_index(), "compare", "xl_compare")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from charts.figures import distribution, ranked_bars
 from metrics.peers import rank_within
+from pages._exports import chart_downloads, table_download
 from pages._shared import (
     attainment,
     data_version,
@@ -44,15 +45,15 @@ rows = rank_within(rows, groups, by or "everyone")
 use_per_resident = c3.toggle(t("per_resident"), disabled=rows["value_per_1000"].isna().all())
 value_column = "value_per_1000" if use_per_resident else "value"
 
-event = st.plotly_chart(
-    ranked_bars(rows, lang=lang(), title=t("ranked"), value_column=value_column),
-    key="ranked",
-    on_select="rerun",
-    selection_mode="points",
-)
+ranked = ranked_bars(rows, lang=lang(), title=t("ranked"), value_column=value_column)
+event = st.plotly_chart(ranked, key="ranked", on_select="rerun", selection_mode="points")
+chart_downloads(ranked, f"{goal}_{year}", "dl_ranked")
+table_download(rows, f"{goal}_{year}", "xl_ranked")
 points = event.selection["points"] if event else []
 if points and points[0].get("customdata"):
     code = int(points[0]["customdata"][0])
     period = rows.loc[rows["locality_code"] == code, "period"].iloc[0]
     show_rows_behind(goal, code, period)
-st.plotly_chart(distribution(rows, title=t("distribution")), key="distribution")
+spread = distribution(rows, title=t("distribution"))
+st.plotly_chart(spread, key="distribution")
+chart_downloads(spread, f"{goal}_{year}_distribution", "dl_distribution")

@@ -7,6 +7,7 @@ import streamlit as st
 from charts.figures import meetings_timeline, trend
 from charts.style import status_label
 from ingest.registry import categories
+from pages._exports import chart_downloads, deck_downloads, table_download
 from pages._shared import (
     attainment,
     data_version,
@@ -56,12 +57,15 @@ event = st.dataframe(
         "status_label": t("status"),
     },
 )
+table_download(this_year, f"goals_{code}_{year}", "xl_goals")
 picked = event.selection["rows"] if event else []
 if picked:
     row = this_year.iloc[picked[0]]
     show_rows_behind(row["goal"], code, row["period"])
 
-st.plotly_chart(trend(mine, labels, title=t("trend_title")), key="trend")
+trend_fig = trend(mine, labels, title=t("trend_title"))
+st.plotly_chart(trend_fig, key="trend")
+chart_downloads(trend_fig, f"trend_{code}", "dl_trend")
 
 store = get_store()
 tab_p, tab_m, tab_s, tab_f = st.tabs([t("programs"), t("meetings"), t("partnerships"), t("freshness")])
@@ -77,3 +81,6 @@ with tab_s:
 with tab_f:
     fresh = views.freshness(store)
     st.dataframe(fresh[fresh["locality_code"] == code], hide_index=True)
+
+st.subheader(t("exports"))
+deck_downloads("locality", year, "deck_locality", locality=code)

@@ -7,6 +7,7 @@ import streamlit as st
 from charts.overview import OverviewFilters
 from charts.scorecard import cell_at
 from charts.style import status_label
+from pages._exports import chart_downloads, deck_downloads, table_download
 from pages._shared import (
     catalog,
     data_version,
@@ -63,6 +64,7 @@ c4.metric(t("off_track"), view.counts["off_track"])
 
 st.subheader(t("scorecard"))
 event = st.plotly_chart(view.scorecard, key="scorecard", on_select="rerun", selection_mode="points")
+chart_downloads(view.scorecard, f"scorecard_{year}", "dl_scorecard")
 points = event.selection["points"] if event else []
 cell = cell_at(view.scorecard, points[0]) if points else None
 
@@ -87,6 +89,7 @@ if st.toggle(t("show_table"), key="overview_table"):
             "locality_name": t("locality"),
         },
     )
+    table_download(table.drop(columns=["goal", "locality_code"]), f"scorecard_{year}", "xl_scorecard")
     if picked and picked.selection["rows"]:
         row = table.iloc[picked.selection["rows"][0]]
         cell = (int(row["locality_code"]), str(row["goal"]))
@@ -99,3 +102,7 @@ else:
 
 st.subheader(t("map_title"))
 st.plotly_chart(view.map, key="map")
+chart_downloads(view.map, f"map_{year}", "dl_map")
+
+st.subheader(t("exports"))
+deck_downloads("national", year, "deck_national")

@@ -10,11 +10,14 @@ import streamlit as st
 from ingest.pipeline import analyse, commit
 from ingest.registry import datasets
 from ingest.report import problems_to_excel
+from pages._exports import template_downloads
 from pages._shared import get_store, lang, t
 from store import column_memory, views
 
 st.title(t("nav_upload"))
 st.caption(t("upload_intro"))
+with st.expander(t("templates_hint")):
+    template_downloads()
 store = get_store()
 user = st.session_state.get("user", "dashboard")
 

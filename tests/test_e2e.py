@@ -9,6 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from playwright.sync_api import expect, sync_playwright
+from pptx import Presentation
 
 from tests.browser import CHROMIUM_ARGS, chromium_path, streamlit_server
 
@@ -125,6 +126,12 @@ def test_upload_changes_scorecard_and_pages_are_rtl(tmp_path, browser):
         # st.dataframe draws on a canvas; its accessible grid cells carry the text.
         page.get_by_text("arad_round_tables.xlsx").first.wait_for(state="attached", timeout=30_000)
 
+        # The scorecard downloads as SVG with its Hebrew labels (kaleido on Debian's Chromium).
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name="SVG").first.click()
+        svg = Path(download.value.path()).read_text(encoding="utf-8")
+        assert svg.lstrip().startswith(("<svg", "<?xml")) and "ערד" in svg
+
         # Every page opens, in Hebrew, right to left.
         for name, shot in (
             ("רשות", "locality.png"),
@@ -139,4 +146,14 @@ def test_upload_changes_scorecard_and_pages_are_rtl(tmp_path, browser):
             assert page.evaluate("getComputedStyle(document.querySelector('.stMain')).direction") == "rtl"
             assert page.locator('[data-testid="stException"]').count() == 0
             page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+
+        # A steering-committee deck from the locality page opens as 16:9 PowerPoint with RTL text.
+        page.get_by_role("link", name="רשות", exact=True).click()
+        expect(page.get_by_role("heading", name="רשות", exact=True)).to_be_visible(timeout=30_000)
+        with page.expect_download(timeout=120_000) as download:
+            page.get_by_role("button", name="מצגת לוועדת ההיגוי (PowerPoint)").click()
+        deck = Presentation(download.value.path())
+        assert deck.slide_width * 9 == deck.slide_height * 16
+        texts = [sh.text_frame.text for sl in deck.slides for sh in sl.shapes if sh.has_text_frame]
+        assert any("אור עקיבא" in text for text in texts)
         page.close()

@@ -1,0 +1,115 @@
+"""Download buttons for exports: charts as PNG/SVG/PDF, tables as Excel, decks, blank templates.
+
+Files are made only when a button is clicked (deferred `data=` callables), so pages stay fast;
+the builders live in charts/ and exports/, the same ones the CLI uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages._shared import get_store, lang, t
+
+MIME = {
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+
+
+@st.cache_resource(show_spinner=False)
+def _missing(lang_code: str) -> list[str]:
+    """What this machine lacks for image/PDF exports (checked once per process)."""
+    from charts.export import missing_parts
+
+    return missing_parts(lang_code)
+
+
+def _unavailable() -> bool:
+    missing = _missing(lang())
+    if missing:
+        st.caption(t("export_unavailable", parts=" · ".join(missing)))
+    return bool(missing)
+
+
+def chart_downloads(fig: go.Figure, name: str, key: str) -> None:
+    """PNG, SVG and PDF buttons under a chart (or what to install, when exports cannot run)."""
+    if _unavailable():
+        return
+    from charts.export import shared_renderer
+
+    cols = st.columns(6)
+    for col, fmt in zip(cols, ("png", "svg", "pdf"), strict=False):
+        col.download_button(
+            fmt.upper(),
+            data=lambda fmt=fmt: shared_renderer().render(fig, fmt),
+            file_name=f"{name}.{fmt}",
+            mime=MIME[fmt],
+            key=f"{key}_{fmt}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+
+
+def table_download(df: pd.DataFrame, name: str, key: str) -> None:
+    """An Excel button under a table: Hebrew headers, right-to-left sheet, formulas neutralised."""
+    from exports.excel import table_to_excel
+
+    st.download_button(
+        t("download_excel"),
+        data=lambda: table_to_excel(df, sheet_name=name[:31], lang=lang()),
+        file_name=f"{name}.xlsx",
+        mime=MIME["xlsx"],
+        key=key,
+        on_click="ignore",
+        icon=":material/table_view:",
+    )
+
+
+def deck_downloads(kind: str, year: int, key: str, locality: int | None = None) -> None:
+    """Steering-committee deck buttons (PPTX and PDF) for a locality or the nation."""
+    from exports.deck import deck_pdf, locality_deck, national_deck
+
+    as_of = dt.date.today()
+
+    def pptx() -> bytes:
+        if kind == "national":
+            return national_deck(get_store(), year, as_of, lang=lang())
+        return locality_deck(get_store(), int(locality), year, as_of, lang=lang())
+
+    c1, c2 = st.columns(2)
+    name = f"yaad_{kind}_{locality or 'national'}_{year}"
+    if _unavailable():
+        return
+    c1.download_button(
+        t("deck_pptx"), data=pptx, file_name=f"{name}.pptx", mime=MIME["pptx"], key=f"{key}_pptx",
+        on_click="ignore", icon=":material/slideshow:",
+    )  # fmt: skip
+    c2.download_button(
+        t("deck_pdf"), data=lambda: deck_pdf(pptx()), file_name=f"{name}.pdf", mime=MIME["pdf"],
+        key=f"{key}_pdf", on_click="ignore", icon=":material/picture_as_pdf:",
+    )  # fmt: skip
+
+
+def template_downloads() -> None:
+    """A blank template per sheet type, with Hebrew headers and dropdowns."""
+    from exports.templates import template_workbook
+    from ingest.registry import datasets
+
+    cols = st.columns(3)
+    for i, (name, ds) in enumerate(datasets().items()):
+        cols[i % 3].download_button(
+            ds.he if lang() == "he" else ds.en,
+            data=lambda name=name: template_workbook(name),
+            file_name=f"yaad_template_{name}.xlsx",
+            mime=MIME["xlsx"],
+            key=f"template_{name}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
