@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import empty_state, get_store, t
+from ingest.registry import datasets
+from pages._shared import empty_state, get_store, lang, t
 from store import batches, views
 
 st.title(t("nav_quality"))
@@ -13,18 +14,44 @@ store = get_store()
 fresh = views.freshness(store)
 if fresh.empty:
     empty_state()
+ds_label = {name: (d.he if lang() == "he" else d.en) for name, d in datasets().items()}
+fresh = fresh.assign(
+    dataset_label=fresh["dataset"].map(ds_label), last_import_day=fresh["last_import"].dt.date
+)
+columns = {
+    "locality_name": t("locality"),
+    "dataset_label": t("dataset"),
+    "rows": t("rows"),
+    "latest_content_date": t("latest_content_date"),
+    "last_import_day": t("last_import"),
+    "days_since_content": t("days_since_content"),
+}
 
 st.subheader(t("what_sent"))
-st.dataframe(
-    fresh.pivot_table(index="locality_name", columns="dataset", values="last_import", aggfunc="max"),
+sent = fresh.pivot_table(
+    index="locality_name", columns="dataset_label", values="last_import_day", aggfunc="max"
 )
+st.dataframe(sent.iloc[:, ::-1], column_config={"locality_name": t("locality")})
 
 st.subheader(t("stale_programs"))
+st.caption(t("freshness_goal"))
 programs = fresh[fresh["dataset"] == "programs"]
-st.dataframe(programs[programs["days_since_import"] > 183], hide_index=True)
+stale = programs[programs["days_since_content"] > 183]
+if stale.empty:
+    st.success(t("all_fresh"))
+else:
+    st.dataframe(
+        stale[list(columns)[::-1]], hide_index=True, column_config=columns, column_order=list(columns)[::-1]
+    )
 
 st.subheader(t("missing"))
-st.dataframe(views.missing_datasets(store), hide_index=True)
+missing = views.missing_datasets(store)
+missing = missing.assign(dataset_label=missing["dataset"].map(ds_label))
+st.dataframe(
+    missing[["dataset_label", "locality_name"]],
+    hide_index=True,
+    column_config={"dataset_label": t("dataset"), "locality_name": t("locality")},
+)
 
 st.subheader(t("history"))
 history = batches.list_batches(store)
@@ -35,13 +62,16 @@ committed = history[history["status"] == "committed"]
 if committed.empty:
     st.caption(t("nothing_to_roll_back"))
 else:
+    names = committed.set_index("batch_id")["file_name"]
     with st.form("rollback"):
         batch_id = st.selectbox(
-            t("rollback_pick"),
-            list(committed["batch_id"]),
-            format_func=lambda b: f"{b} · {committed.set_index('batch_id').loc[b, 'file_name']}",
+            t("rollback_pick"), list(committed["batch_id"]), format_func=lambda b: f"{b} · {names[b]}"
         )
         sure = st.checkbox(t("rollback_confirm"))
-        if st.form_submit_button(t("rollback_do"), disabled=False) and sure:
-            batches.rollback_batch(store, int(batch_id), user=st.session_state.get("user", "dashboard"))
-            st.success(t("rollback_done", batch=batch_id))
+        if st.form_submit_button(t("rollback_do")) and sure:
+            try:
+                batches.rollback_batch(store, int(batch_id), user=st.session_state.get("user", "dashboard"))
+            except batches.BatchError as exc:
+                st.error(exc.message_he if lang() == "he" else exc.message_en)
+            else:
+                st.success(t("rollback_done", batch=batch_id))

@@ -94,11 +94,13 @@ def freshness(store: Store, as_of: str | None = None) -> pd.DataFrame:
         SELECT a.code AS locality_code, a.name AS locality_name, f.dataset, f.rows,
                f.latest_content_date, f.last_import,
                date_diff('day', CAST(f.last_import AS DATE), coalesce(CAST(? AS DATE), current_date))
-                   AS days_since_import
+                   AS days_since_import,
+               date_diff('day', f.latest_content_date, coalesce(CAST(? AS DATE), current_date))
+                   AS days_since_content
         FROM f JOIN authorities a ON a.code = f.authority_code
         ORDER BY a.name, f.dataset
     """
-    return store.query_df(sql, [as_of])
+    return store.query_df(sql, [as_of, as_of])
 
 
 def missing_datasets(store: Store) -> pd.DataFrame:

@@ -222,3 +222,15 @@ def test_empty_installation_offers_sample_data(tmp_path, monkeypatch):
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert len(spec["layout"]["yaxis"]["categoryarray"]) == 11
     st.cache_resource.clear()
+
+
+def test_data_quality_flags_hadera_stale_program_list(app_db):
+    at = new_app().run()
+    at.switch_page("pages/data_quality.py").run()
+    assert not at.exception
+    # The sample's story: Hadera's program list was last updated in spring 2026 (> 183 days ago),
+    # Or Akiva sent no trainings sheet and Sderot no volunteers sheet.
+    stale = at.dataframe[1].value
+    assert "חדרה" in set(stale.iloc[:, -1])
+    missing = at.dataframe[2].value
+    assert {("מתנדבים", "שדרות"), ("הכשרות", "אור עקיבא")} <= set(map(tuple, missing.to_numpy()))
