@@ -33,6 +33,7 @@ BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome
 TYPICAL_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 START_TIMEOUT = 60.0
 IMAGE_TIMEOUT = 90.0
+RECYCLE_AFTER = 150  # images per Chromium before a fresh one (bounds kaleido's memory growth)
 
 
 class ExportUnavailable(RuntimeError):
@@ -130,25 +131,43 @@ class ImageRenderer:
     `tabs` > 1 renders that many images at once in `render_many` (one tab per CPU is a good start).
     """
 
-    def __init__(self, *, tabs: int = 1, browser_path: str | None = None) -> None:
-        import kaleido  # heavy import; only when an export is actually made
-
-        path = browser_path or require_browser()
+    def __init__(
+        self, *, tabs: int = 1, browser_path: str | None = None, recycle_after: int = RECYCLE_AFTER
+    ) -> None:
+        self._path = browser_path or require_browser()
+        self._tabs = max(1, tabs)
+        self._recycle_after = recycle_after
+        self._rendered = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="kaleido", daemon=True)
         self._thread.start()
         self._lock = threading.Lock()
         try:
-            # mathjax=False: the default loads MathJax from a CDN, and this machine has no internet.
-            self._kaleido = kaleido.Kaleido(path=path, n=max(1, tabs), timeout=IMAGE_TIMEOUT, mathjax=False)
-            self._call(self._kaleido.open(), START_TIMEOUT)
+            self._kaleido = self._start()
         except ExportUnavailable:
             self._stop_loop()
             raise
         except Exception as exc:  # any start failure means: no usable browser
             self._stop_loop()
-            raise _no_browser(f"{path}: {type(exc).__name__}: {exc}") from exc
+            raise _no_browser(f"{self._path}: {type(exc).__name__}: {exc}") from exc
         self._closed = False
+
+    def _start(self):  # returns a kaleido.Kaleido
+        import kaleido  # heavy import; only when an export is actually made
+
+        # mathjax=False: the default loads MathJax from a CDN, and this machine has no internet.
+        k = kaleido.Kaleido(path=self._path, n=self._tabs, timeout=IMAGE_TIMEOUT, mathjax=False)
+        self._call(k.open(), START_TIMEOUT)
+        return k
+
+    def _recycle(self) -> None:
+        """A fresh Chromium: kaleido's tabs grow by a few MB per image (measured: ~30 MB per deck)."""
+        try:
+            self._call(self._kaleido.close(), 30)
+        except Exception:  # closing a dead browser is not an error
+            pass
+        self._kaleido = self._start()
+        self._rendered = 0
 
     def _call(self, coro, timeout: float):  # noqa: ANN001 - a coroutine and its result
         future = asyncio.run_coroutine_threadsafe(coro, self._loop)
@@ -184,6 +203,10 @@ class ImageRenderer:
             raise ValueError(f"unknown image format {fmt!r}; use one of {', '.join(FORMATS)}")
         if self._closed:
             raise RuntimeError("the image renderer is closed")
+        with self._lock:
+            if self._rendered >= self._recycle_after:
+                self._recycle()
+            self._rendered += len(figs)
         jobs = []
         for fig in figs:
             w, h = _size(fig, width, height)

@@ -118,3 +118,14 @@ def test_missing_browser_path_in_a_fresh_process_says_what_to_install(tmp_path: 
     assert "EN: Exporting charts as images" in done.stdout
     assert "no-chromium-here" in done.stdout
     assert "PARTS: 1" in done.stdout or "PARTS: 2" in done.stdout
+
+
+@needs_chromium
+def test_renderer_recycles_its_browser_and_keeps_rendering() -> None:
+    """kaleido's tabs grow with every image; a renderer starts a fresh Chromium after N images."""
+    with export.ImageRenderer(recycle_after=2) as renderer:
+        first = renderer._kaleido
+        for _ in range(3):
+            assert renderer.render(_hebrew_bar(), "png").startswith(b"\x89PNG")
+        assert renderer._kaleido is not first
+        assert renderer._rendered == 1
