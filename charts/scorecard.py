@@ -14,6 +14,7 @@ from charts.style import FONT_FAMILY, STATUS_COLORS, status_label
 
 ROW_PX = 30  # height of one locality row
 TILE_PX = 26  # a status tile, a little smaller than its row
+TEXT_MAX_ROWS = 60  # above this many localities, tiles carry no text
 
 
 def format_value(value: object, unit: str | None = None) -> str:
@@ -80,7 +81,9 @@ def scorecard_figure(
         go.Scatter(
             x=label_row[cc],
             y=name_col[rr],
-            mode="markers+text",
+            # Values are written on the tiles while they are readable; a national grid of thousands
+            # of tiles shows colours only (the value is in the tooltip), which keeps it fast to draw.
+            mode="markers+text" if len(codes) <= TEXT_MAX_ROWS else "markers",
             marker={"symbol": "square", "size": TILE_PX, "color": colors, "line": {"width": 0}},
             text=text.to_numpy(dtype=object)[rr, cc],
             textfont={"size": 11, "color": "#111"},
