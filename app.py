@@ -1,10 +1,13 @@
-"""Yaad (יעד): the entry point. It only sets up the frame and routes to pages."""
+"""Yaad (יעד): the entry point. It sets up the frame, signs the user in and routes to the pages
+their role allows (store.access.PERMISSIONS)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from pages._auth import current_user, user_badge
 from pages._shared import apply_direction, get_store, t
+from store.access import can
 
 st.set_page_config(page_title="יעד · Yaad", page_icon=":material/flag:", layout="wide")
 
@@ -38,23 +41,25 @@ except Exception as exc:  # the store could not be opened or set up: say so, no 
     st.error(t("store_error", err=str(exc)))
     st.stop()
 
+user = current_user()  # the sign-in or first-run form, and st.stop(), when nobody is signed in
+st.session_state["user"] = user
+with st.sidebar:
+    user_badge(user)
+
+# (page file, title key, icon, url path, the action the page needs)
+PAGES = [
+    ("pages/overview.py", "nav_overview", ":material/dashboard:", "overview", "read"),
+    ("pages/locality.py", "nav_locality", ":material/location_city:", "locality", "read"),
+    ("pages/goal.py", "nav_goal", ":material/flag:", "goal", "read"),
+    ("pages/compare.py", "nav_compare", ":material/compare_arrows:", "compare", "compare"),
+    ("pages/data_quality.py", "nav_quality", ":material/fact_check:", "data-quality", "read"),
+    ("pages/targets.py", "nav_targets", ":material/tune:", "targets", "edit_targets"),
+    ("pages/upload.py", "nav_upload", ":material/upload_file:", "upload", "upload"),
+    ("pages/admin.py", "nav_admin", ":material/admin_panel_settings:", "admin", "manage_users"),
+]
 pages = [
-    st.Page(
-        "pages/overview.py",
-        title=t("nav_overview"),
-        icon=":material/dashboard:",
-        url_path="overview",
-        default=True,
-    ),
-    st.Page(
-        "pages/locality.py", title=t("nav_locality"), icon=":material/location_city:", url_path="locality"
-    ),
-    st.Page("pages/goal.py", title=t("nav_goal"), icon=":material/flag:", url_path="goal"),
-    st.Page("pages/compare.py", title=t("nav_compare"), icon=":material/compare_arrows:", url_path="compare"),
-    st.Page(
-        "pages/data_quality.py", title=t("nav_quality"), icon=":material/fact_check:", url_path="data-quality"
-    ),
-    st.Page("pages/targets.py", title=t("nav_targets"), icon=":material/tune:", url_path="targets"),
-    st.Page("pages/upload.py", title=t("nav_upload"), icon=":material/upload_file:", url_path="upload"),
+    st.Page(path, title=t(title), icon=icon, url_path=url, default=url == "overview")
+    for path, title, icon, url, action in PAGES
+    if can(user, action)
 ]
 st.navigation(pages).run()

@@ -45,6 +45,7 @@ from metrics.catalog import Catalog, load_catalog
 from metrics.composite import ALL_MODELS, composite
 from metrics.engine import attainment
 from store import Store
+from store.access import User, require, require_authorities
 
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 SLIDE_WIDTH = Emu(12192000)  # PowerPoint's widescreen: exactly 16:9 with 7.5 in height
@@ -449,15 +450,19 @@ def locality_deck(
     att: pd.DataFrame | None = None,
     renderer: ImageRenderer | None = None,
     catalog: Catalog | None = None,
+    user: User | str | None = None,
 ) -> bytes:
     """A locality's deck: title, attainment summary, and one slide per goal area with chart and words.
 
     `authority_code` may be a code or a name. `att` (the attainment frame for the year, any
     localities) saves the query when many decks are made at once; `renderer` keeps one browser.
+    `user`: who exports (AccessDenied unless they may export and the locality is theirs).
     """
+    require(user, "export")
     catalog = catalog or load_catalog()
     day = as_of_date(as_of)
     code, name_he = find_authority(store, authority_code)
+    require_authorities(user, [code])
     att = _fresh_attainment(store, year, day, att, [code])
     rows = latest_periods(att)
     name = name_he
@@ -552,8 +557,13 @@ def national_deck(
     att: pd.DataFrame | None = None,
     renderer: ImageRenderer | None = None,
     catalog: Catalog | None = None,
+    user: User | str | None = None,
 ) -> bytes:
-    """The national deck: summary, scorecard, goal rankings, and the localities that need attention."""
+    """The national deck: summary, scorecard, goal rankings, and the localities that need attention.
+
+    `user`: who exports; only national scope may (AccessDenied for a scoped user).
+    """
+    require_authorities(require(user, "export"), [None])
     catalog = catalog or load_catalog()
     day = as_of_date(as_of)
     att = _fresh_attainment(store, year, day, att)

@@ -12,6 +12,7 @@ it is the single source of sheet types, so the template and the importer cannot 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from functools import cache
 
 from openpyxl import Workbook
@@ -63,14 +64,16 @@ def authority_names() -> tuple[str, ...]:
     return tuple(sorted(str(n) for n in authorities["name"].dropna().unique()))
 
 
-def _list_values(dataset: Dataset, column: Column) -> tuple[str, ...] | None:
-    """The dropdown values of a column, or None for free entry."""
+def _list_values(
+    dataset: Dataset, column: Column, localities: tuple[str, ...] | None = None
+) -> tuple[str, ...] | None:
+    """The dropdown values of a column, or None for free entry (`localities`: the user's own)."""
     if column.type == "category" and column.categories:
         return tuple(cat.he for cat in categories()[column.categories].values())
     if column.type == "bool":
         return BOOL_LABELS
     if column.type == "locality":
-        return authority_names()
+        return localities if localities is not None else authority_names()
     if dataset.name == "targets" and column.name == "goal":
         return tuple(load_catalog().goal_ids)
     return None
@@ -122,13 +125,13 @@ def _validation(column: Column, source: str | None) -> DataValidation | None:
     return dv
 
 
-def _write_lists(wb: Workbook, dataset: Dataset) -> dict[str, str]:
+def _write_lists(wb: Workbook, dataset: Dataset, localities: tuple[str, ...] | None = None) -> dict[str, str]:
     """The hidden lists sheet: one column per dropdown; returns column name -> range formula."""
     ws = wb.create_sheet(LISTS_SHEET)
     sources: dict[str, str] = {}
     j = 0
     for column in dataset.columns:
-        values = _list_values(dataset, column)
+        values = _list_values(dataset, column, localities)
         if values is None:
             continue
         j += 1
@@ -210,8 +213,11 @@ def _write_data_sheet(ws: Worksheet, dataset: Dataset, sources: dict[str, str]) 
     ws.freeze_panes = "A2"
 
 
-def template_workbook(dataset_name: str) -> bytes:
-    """A blank .xlsx template for one sheet type (an ingest dataset name such as 'meetings')."""
+def template_workbook(dataset_name: str, localities: Sequence[str] | None = None) -> bytes:
+    """A blank .xlsx template for one sheet type (an ingest dataset name such as 'meetings').
+
+    `localities` limits the locality dropdown (a locality manager's template lists only theirs).
+    """
     known = datasets()
     if dataset_name not in known:
         raise UnknownSheetType(f"unknown sheet type {dataset_name!r}; known: {', '.join(known)}")
@@ -220,7 +226,7 @@ def template_workbook(dataset_name: str) -> bytes:
     data = wb.active
     data.title = safe_sheet_name(dataset.he)
     _write_instructions(wb.create_sheet(INSTRUCTIONS_SHEET), dataset)
-    sources = _write_lists(wb, dataset)
+    sources = _write_lists(wb, dataset, tuple(sorted(localities)) if localities is not None else None)
     _write_data_sheet(data, dataset, sources)
     wb.active = 0
     buf = io.BytesIO()

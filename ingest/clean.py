@@ -23,16 +23,19 @@ from ingest.problems import MASK, Problem, display_value
 from ingest.reading import RawSheet
 from ingest.registry import Column, Dataset, datasets, normalise_text
 from ingest.shape import Shape
+from store.access import User, can
 
 
 @dataclass
 class Context:
-    """What cleaning needs besides the sheet: file name, resolver, default locality, person-key secret."""
+    """What cleaning needs besides the sheet: file name, resolver, default locality, person-key secret,
+    and the uploading user (None: a trusted local process, every locality)."""
 
     file: str
     resolver: LocalityResolver
     default_locality: Resolution | None
     person_secret: bytes
+    user: User | None = None
 
 
 @dataclass
@@ -288,6 +291,7 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
                     col_of[col.name],
                 )
             )
+    problems.extend(_out_of_scope(ds, columns, column_factors, source_rows, valid, ctx, raw.name, col_of))
     return CleanSheet(
         ds,
         columns,
@@ -299,6 +303,74 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
         frozenset(present),
         column_factors,
     )
+
+
+def _out_of_scope(
+    ds: Dataset,
+    columns: dict[str, np.ndarray],
+    factors: dict[str, tuple[np.ndarray, np.ndarray]],
+    source_rows: np.ndarray,
+    valid: np.ndarray,
+    ctx: Context,
+    sheet: str,
+    col_of: dict[str, int],
+) -> list[Problem]:
+    """Rows the uploading user may not write: another locality's, or targets without the right.
+
+    Marks them invalid (so they are never loaded, even with skip-invalid) and says which file,
+    sheet and row, and why. The store checks again when the batch is written.
+    """
+    user = ctx.user
+    if user is None:
+        return []
+    m = len(source_rows)
+    if ds.name == "targets" and not can(user, "edit_targets") and m:
+        valid[:] = False
+        return [
+            Problem(
+                ctx.file,
+                sheet,
+                None,
+                None,
+                None,
+                f"הקובץ {ctx.file}, גיליון '{sheet}': גיליון יעדים נדחה — אין לך הרשאה לשנות יעדים.",
+                f"File {ctx.file}, sheet '{sheet}': a targets sheet was rejected — you may not change "
+                "targets.",
+            )
+        ]
+    if user.sees_all or "locality" not in columns:
+        return []
+    if "locality" in factors:
+        codes, uniques = factors["locality"]
+        allowed_u = np.array([u is None or user.allows(u.authority_code) for u in uniques], dtype=bool)
+        outside = ~allowed_u[codes]
+    else:
+        outside = np.array([v is not None and not user.allows(v.authority_code) for v in columns["locality"]])
+    if ds.name == "targets":  # an empty locality in a targets sheet is a national target
+        outside |= np.array([v is None for v in columns["locality"]], dtype=bool)
+    problems = []
+    for i in np.flatnonzero(outside):
+        valid[i] = False
+        res = columns["locality"][i]
+        name = res.authority_name if res is not None else "כלל הרשויות"
+        name_en = res.authority_name if res is not None else "all localities"
+        row = int(source_rows[i])
+        problems.append(
+            Problem(
+                ctx.file,
+                sheet,
+                row,
+                None,
+                name,
+                f"הקובץ {ctx.file}, גיליון '{sheet}', שורה {row}: הרשות '{name}' אינה באחריותך — "
+                "השורה נדחתה.",
+                f"File {ctx.file}, sheet '{sheet}', row {row}: '{name_en}' is not one of your "
+                "localities — the row was rejected.",
+                "error",
+                col_of.get("locality"),
+            )
+        )
+    return problems
 
 
 class _RawColumn:

@@ -24,6 +24,7 @@ from ingest.registry import datasets
 from ingest.shape import recognise
 from ingest.tables import build_tables, find_duplicates
 from store import Store
+from store.access import AccessDenied, User
 from store.batches import BatchError, preview_diff, write_batch
 
 PREVIEW_ROWS = 20
@@ -102,6 +103,7 @@ class FileResult:
     datasets: dict[str, dict] = field(default_factory=dict)
     errors: list[dict] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    refused: bool = False  # the store refused the user (role or localities): see errors
 
     @property
     def ok(self) -> bool:
@@ -127,11 +129,13 @@ def analyse(
     locality: str | None = None,
     column_overrides: dict | None = None,
     resolver: LocalityResolver | None = None,
+    user: User | None = None,
 ) -> FileAnalysis:
     """Read, recognise, clean, resolve and validate a file, and preview its effect. Writes nothing.
 
     `column_overrides` maps sheet name -> {source header -> column name, or None to ignore it};
-    the key "__dataset__" forces the sheet's dataset.
+    the key "__dataset__" forces the sheet's dataset. With a `user`, rows naming a locality
+    outside their scope (and targets sheets, without the right to edit targets) become errors.
     """
     name = Path(file_name).name
     analysis = FileAnalysis(name, hashlib.sha256(data).hexdigest())
@@ -176,7 +180,7 @@ def analyse(
                 "default",
                 100.0,
             )
-    ctx = Context(name, resolver, default, secret)
+    ctx = Context(name, resolver, default, secret, user)
     overrides = column_overrides or {}
     for raw in workbook.sheets:
         sheet = _analyse_sheet(raw, ctx, overrides.get(raw.name))
@@ -379,8 +383,14 @@ def _dataset_summary(analysis: FileAnalysis, store: Store) -> dict[str, dict]:
     return out
 
 
-def commit(analysis: FileAnalysis, store: Store, *, user: str, skip_invalid: bool = False) -> FileResult:
-    """Write an analysed file as one batch: all or nothing; unchanged content writes nothing."""
+def commit(
+    analysis: FileAnalysis, store: Store, *, user: User | str, skip_invalid: bool = False
+) -> FileResult:
+    """Write an analysed file as one batch: all or nothing; unchanged content writes nothing.
+
+    The store checks the user's right to upload and every row's locality again (an analysis made
+    for another user, or altered, cannot write outside the scope).
+    """
     errors = analysis.errors
     result = FileResult(analysis.file, "rejected", problems=analysis.problems)
     if not analysis.readable or (errors and not skip_invalid):
@@ -410,10 +420,11 @@ def commit(analysis: FileAnalysis, store: Store, *, user: str, skip_invalid: boo
             replace=replace_rules(),
             rows_per_dataset=rows,
         )
-    except BatchError as exc:
+    except (BatchError, AccessDenied) as exc:
         result.errors = [
             {"sheet": None, "row": None, "column": None, "value": None, "message": exc.message_he}
         ]
+        result.refused = isinstance(exc, AccessDenied)
         return result
     result.batch_id = batch_id
     result.status = "unchanged" if batch_id is None else "loaded"

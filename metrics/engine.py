@@ -42,6 +42,7 @@ import pyarrow as pa
 from metrics import status as rules
 from metrics.catalog import Catalog, Goal, load_catalog
 from store import Store
+from store.access import User, actor, require_authorities
 
 OUTPUT_COLUMNS = (
     "locality_code",
@@ -451,14 +452,21 @@ def attainment(
     localities: Iterable[int | str] | None = None,
     goals: Iterable[str] | None = None,
     catalog: Catalog | None = None,
+    user: User | str | None = None,
 ) -> pd.DataFrame:
-    """The tidy attainment frame: one row per authority with data × goal × period up to as-of."""
+    """The tidy attainment frame: one row per authority with data × goal × period up to as-of.
+
+    `user` limits the rows to their authorities (a trusted local caller passes none: all).
+    """
     catalog = catalog or load_catalog()
     day = _as_of(as_of)
     goal_ids = list(goals) if goals is not None else list(catalog.goal_ids)
     for gid in goal_ids:
         catalog.goal(gid)  # unknown ids fail loudly, with the known list
     codes = resolve_localities(store, localities) if localities is not None else None
+    scope = actor(user).codes()
+    if scope is not None:
+        codes = [c for c in (codes if codes is not None else scope) if c in set(scope)]
     if not goal_ids or (year is not None and year > day.year):
         return pd.DataFrame(columns=list(OUTPUT_COLUMNS))
     sql = build_sql(catalog, goal_ids, as_of=day, year=year, codes=codes, order_rows=False)
@@ -489,13 +497,16 @@ def source_rows(
     period: str,
     *,
     catalog: Catalog | None = None,
+    user: User | str | None = None,
 ) -> pd.DataFrame:
     """The current stored rows of the goal's dataset(s) behind one number, with their file.
 
     These are the rows of the goal's dataset(s) for that authority whose dates fall in the period
     (snapshot datasets: the whole current list). Columns: dataset, batch_id, file_name, sheet,
     source_row, plus the row's own columns. Participant rows carry no names (the store has none).
+    A locality outside the user's scope raises AccessDenied.
     """
+    require_authorities(user, [int(locality_code)])
     catalog = catalog or load_catalog()
     goal = catalog.goal(goal_id)
     start, end = _period_bounds(period)

@@ -13,6 +13,7 @@ from typing import Any
 from metrics.catalog import Catalog, Target, load_catalog
 from store import Store
 from store import targets as store_targets
+from store.access import User, require
 
 
 def default_target(goal_id: str, catalog: Catalog | None = None) -> Target:
@@ -54,12 +55,13 @@ def set_goal_target(
     authority_code: int | None,
     low: float | None,
     high: float | None,
-    user: str,
+    user: User | str,
     note: str | None = None,
     *,
     catalog: Catalog | None = None,
 ) -> int:
     """Check the override against the goal, then write it as a new version; returns its id."""
+    require(user, "edit_targets")
     problems = check_override(goal_id, low, high, catalog)
     if problems:
         raise ValueError("; ".join(problems))
@@ -67,7 +69,7 @@ def set_goal_target(
 
 
 def set_goal_targets(
-    store: Store, rows: Iterable[Mapping[str, Any]], user: str, *, catalog: Catalog | None = None
+    store: Store, rows: Iterable[Mapping[str, Any]], user: User | str, *, catalog: Catalog | None = None
 ) -> list[int]:
     """A targets sheet: check every row first (all problems at once), then write all or nothing."""
     rows = list(rows)

@@ -1,18 +1,22 @@
 """Download buttons for exports: charts as PNG/SVG/PDF, tables as Excel, decks, blank templates.
 
 Files are made only when a button is clicked (deferred `data=` callables), so pages stay fast;
-the builders live in charts/ and exports/, the same ones the CLI uses.
+the builders live in charts/ and exports/, the same ones the CLI uses. Buttons appear only for
+roles that may export (store.access), and every file made is written to the audit log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages._shared import get_store, lang, t
+from pages._shared import get_store, lang, t, user
+from store import audit
+from store.access import User, can
 
 MIME = {
     "png": "image/png",
@@ -31,6 +35,23 @@ def _missing(lang_code: str) -> list[str]:
     return missing_parts(lang_code)
 
 
+def _allowed() -> User | None:
+    """The user when they may export (viewers may not), else None: no buttons."""
+    who = user()
+    return who if can(who, "export") else None
+
+
+def _audited(who: User, kind: str, name: str, make: Callable[[], bytes]) -> Callable[[], bytes]:
+    """`make`, recording the export (who, what file) when the file is actually made."""
+
+    def data() -> bytes:
+        content = make()
+        audit.log(get_store(), who, "export", name, {"kind": kind, "bytes": len(content)})
+        return content
+
+    return data
+
+
 def _unavailable() -> bool:
     missing = _missing(lang())
     if missing:
@@ -40,7 +61,8 @@ def _unavailable() -> bool:
 
 def chart_downloads(fig: go.Figure, name: str, key: str) -> None:
     """PNG, SVG and PDF buttons under a chart (or what to install, when exports cannot run)."""
-    if _unavailable():
+    who = _allowed()
+    if who is None or _unavailable():
         return
     from charts.export import shared_renderer
 
@@ -48,7 +70,7 @@ def chart_downloads(fig: go.Figure, name: str, key: str) -> None:
     for col, fmt in zip(cols, ("png", "svg", "pdf"), strict=False):
         col.download_button(
             fmt.upper(),
-            data=lambda fmt=fmt: shared_renderer().render(fig, fmt),
+            data=_audited(who, "chart", f"{name}.{fmt}", lambda fmt=fmt: shared_renderer().render(fig, fmt)),
             file_name=f"{name}.{fmt}",
             mime=MIME[fmt],
             key=f"{key}_{fmt}",
@@ -61,9 +83,15 @@ def table_download(df: pd.DataFrame, name: str, key: str) -> None:
     """An Excel button under a table: Hebrew headers, right-to-left sheet, formulas neutralised."""
     from exports.excel import table_to_excel
 
+    who = _allowed()
+    if who is None:
+        return
+    code = lang()
     st.download_button(
         t("download_excel"),
-        data=lambda: table_to_excel(df, sheet_name=name[:31], lang=lang()),
+        data=_audited(
+            who, "table", f"{name}.xlsx", lambda: table_to_excel(df, sheet_name=name[:31], lang=code)
+        ),
         file_name=f"{name}.xlsx",
         mime=MIME["xlsx"],
         key=key,
@@ -76,37 +104,55 @@ def deck_downloads(kind: str, year: int, key: str, locality: int | None = None) 
     """Steering-committee deck buttons (PPTX and PDF) for a locality or the nation."""
     from exports.deck import deck_pdf, locality_deck, national_deck
 
+    who = _allowed()
+    if who is None:
+        return
+    st.subheader(t("exports"))
     as_of = dt.date.today()
+    code = lang()
 
     def pptx() -> bytes:
         if kind == "national":
-            return national_deck(get_store(), year, as_of, lang=lang())
-        return locality_deck(get_store(), int(locality), year, as_of, lang=lang())
+            return national_deck(get_store(), year, as_of, lang=code, user=who)
+        return locality_deck(get_store(), int(locality), year, as_of, lang=code, user=who)
 
     c1, c2 = st.columns(2)
     name = f"yaad_{kind}_{locality or 'national'}_{year}"
     if _unavailable():
         return
     c1.download_button(
-        t("deck_pptx"), data=pptx, file_name=f"{name}.pptx", mime=MIME["pptx"], key=f"{key}_pptx",
+        t("deck_pptx"), data=_audited(who, "deck", f"{name}.pptx", pptx), file_name=f"{name}.pptx",
+        mime=MIME["pptx"], key=f"{key}_pptx",
         on_click="ignore", icon=":material/slideshow:",
     )  # fmt: skip
     c2.download_button(
-        t("deck_pdf"), data=lambda: deck_pdf(pptx()), file_name=f"{name}.pdf", mime=MIME["pdf"],
+        t("deck_pdf"), data=_audited(who, "deck", f"{name}.pdf", lambda: deck_pdf(pptx())),
+        file_name=f"{name}.pdf", mime=MIME["pdf"],
         key=f"{key}_pdf", on_click="ignore", icon=":material/picture_as_pdf:",
     )  # fmt: skip
 
 
-def template_downloads() -> None:
-    """A blank template per sheet type, with Hebrew headers and dropdowns."""
+def template_downloads(localities: list[str] | None = None) -> None:
+    """A blank template per sheet type, with Hebrew headers and dropdowns (`localities`: the
+    user's own, for the locality dropdown; None: every authority)."""
     from exports.templates import template_workbook
     from ingest.registry import datasets
 
+    who = _allowed()
+    if who is None:
+        return
     cols = st.columns(3)
     for i, (name, ds) in enumerate(datasets().items()):
+        if name == "targets" and not can(who, "edit_targets"):
+            continue
         cols[i % 3].download_button(
             ds.he if lang() == "he" else ds.en,
-            data=lambda name=name: template_workbook(name),
+            data=_audited(
+                who,
+                "template",
+                f"yaad_template_{name}.xlsx",
+                lambda name=name: template_workbook(name, localities),
+            ),
             file_name=f"yaad_template_{name}.xlsx",
             mime=MIME["xlsx"],
             key=f"template_{name}",

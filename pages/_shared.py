@@ -14,6 +14,7 @@ import streamlit as st
 import yaml
 
 from store import Store, default_db_path
+from store.access import AccessDenied, User, can
 
 STRINGS_PATH = Path(__file__).with_name("strings.yaml")
 
@@ -59,25 +60,71 @@ def get_store() -> Store:
     return Store(default_db_path(), wait_seconds=10)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def attainment(data_version: int, year: int | None, as_of: str | None) -> pd.DataFrame:
-    """The tidy attainment frame, cached per data version (a write invalidates it)."""
+def user() -> User:
+    """The signed-in user of this session (app.py signs in before any page runs)."""
+    who = st.session_state.get("user")
+    if not isinstance(who, User):
+        st.stop()
+    return who
+
+
+def require_page(action: str) -> User:
+    """Stop a page with a clear message when the user's role does not allow `action`."""
+    who = user()
+    if not can(who, action):
+        from store.access import require
+
+        try:
+            require(who, action)
+        except AccessDenied as exc:
+            st.error(exc.message(lang()))
+        st.stop()
+    return who
+
+
+def scope_key() -> tuple[int, ...] | None:
+    """The signed-in user's authorities as a cache key (None: all)."""
+    codes = user().codes()
+    return None if codes is None else tuple(codes)
+
+
+def _scope_user(scope: tuple[int, ...] | None) -> User | None:
+    return None if scope is None else User("scope", "viewer", frozenset(scope))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _attainment(
+    data_version: int, year: int | None, as_of: str | None, scope: tuple[int, ...] | None
+) -> pd.DataFrame:
     from metrics.engine import attainment as compute
 
-    return compute(get_store(), year=year, as_of=as_of)
+    return compute(get_store(), year=year, as_of=as_of, user=_scope_user(scope))
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+def attainment(data_version: int, year: int | None, as_of: str | None) -> pd.DataFrame:
+    """The tidy attainment frame of the user's localities, cached per data version and scope."""
+    return _attainment(data_version, year, as_of, scope_key())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _years(data_version: int, scope: tuple[int, ...] | None) -> list[int]:
+    return sorted({int(y) for y in _attainment(data_version, None, None, scope)["year"]}, reverse=True)
+
+
 def years(data_version: int) -> list[int]:
-    """The years the attainment table covers, newest first."""
-    return sorted({int(y) for y in attainment(data_version, None, None)["year"]}, reverse=True)
+    """The years the user's attainment table covers, newest first."""
+    return _years(data_version, scope_key())
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
+def _attainment_year(data_version: int, year: int, scope: tuple[int, ...] | None) -> pd.DataFrame:
+    att = _attainment(data_version, None, None, scope)
+    return att[att["year"] == year].reset_index(drop=True)
+
+
 def attainment_year(data_version: int, year: int) -> pd.DataFrame:
     """One year's slice: small to hand out on every rerun (the whole table is ~60k rows)."""
-    att = attainment(data_version, None, None)
-    return att[att["year"] == year].reset_index(drop=True)
+    return _attainment_year(data_version, year, scope_key())
 
 
 def data_version() -> int:
@@ -102,7 +149,7 @@ def show_rows_behind(goal: str, locality_code: int, period: str) -> None:
     """The rows and the SQL behind one number (traceability), below a chart or table."""
     from metrics.engine import explain, source_rows
 
-    rows = source_rows(get_store(), goal, int(locality_code), str(period))
+    rows = source_rows(get_store(), goal, int(locality_code), str(period), user=user())
     st.markdown(f"**{t('rows_behind')}** — {goal_labels().get(goal, goal)}, {period}")
     st.dataframe(rows, hide_index=True)
     from pages._exports import table_download  # (cycle: _exports uses this module's helpers)
@@ -121,11 +168,15 @@ def year_select(options: list[int], key: str = "year") -> int:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def composite_scores(data_version: int) -> pd.DataFrame:
-    """Composite score per locality × year × program model (metrics.composite)."""
+def _composite_scores(data_version: int, scope: tuple[int, ...] | None) -> pd.DataFrame:
     from metrics.composite import composite
 
-    return composite(attainment(data_version, None, None), catalog=catalog())
+    return composite(_attainment(data_version, None, None, scope), catalog=catalog())
+
+
+def composite_scores(data_version: int) -> pd.DataFrame:
+    """Composite score per locality × year × program model (metrics.composite), in scope."""
+    return _composite_scores(data_version, scope_key())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -139,15 +190,20 @@ def peers(data_version: int) -> pd.DataFrame:
     return groups.merge(coords, on="authority_code", how="left")
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
 def overview(data_version: int, filters, lang_code: str):  # noqa: ANN001 - charts.overview types
-    """The overview for these filters, built once per data version (figures are not pickled)."""
+    """The overview of the user's localities for these filters."""
+    return _overview(data_version, filters, lang_code, scope_key())
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _overview(data_version: int, filters, lang_code: str, scope: tuple[int, ...] | None):  # noqa: ANN001
+    """Built once per data version, filters and scope (figures are not pickled)."""
     from charts.overview import build_overview
 
     model_goals = {g.id for g in catalog().goals_of_model(filters.model)} if filters.model else None
-    scores = composite_scores(data_version)
+    scores = _composite_scores(data_version, scope)
     return build_overview(
-        attainment_year(data_version, filters.year),
+        _attainment_year(data_version, filters.year, scope),
         scores[scores["year"] == filters.year],
         peers(data_version),
         goal_labels_for(lang_code),
@@ -167,11 +223,13 @@ def empty_state() -> None:
     """What a page shows when the store has no data yet: the way to templates and the sample."""
     st.info(t("no_data_yet"))
     c1, c2 = st.columns(2)
-    if c1.button(t("load_sample"), type="primary", key="empty_load_sample"):
-        from ingest.first_run import load_sample_data
+    if can(user(), "upload") and user().sees_all:
+        if c1.button(t("load_sample"), type="primary", key="empty_load_sample"):
+            from ingest.first_run import load_sample_data
 
-        bar = st.progress(0.0)
-        load_sample_data(get_store(), progress=lambda i, n, name: bar.progress(i / max(n, 1), text=name))
-        st.rerun()
-    c2.page_link("pages/upload.py", label=t("go_upload"), icon=":material/upload_file:")
+            bar = st.progress(0.0)
+            load_sample_data(get_store(), progress=lambda i, n, name: bar.progress(i / max(n, 1), text=name))
+            st.rerun()
+    if can(user(), "upload"):
+        c2.page_link("pages/upload.py", label=t("go_upload"), icon=":material/upload_file:")
     st.stop()

@@ -7,8 +7,9 @@ import streamlit as st
 from charts.figures import compare_bars
 from charts.style import status_label
 from pages._exports import chart_downloads, table_download
-from pages._shared import attainment, data_version, empty_state, goal_labels, lang, t
+from pages._shared import attainment, data_version, empty_state, goal_labels, lang, require_page, t
 
+require_page("compare")
 st.title(t("nav_compare"))
 att_all = attainment(data_version(), None, None)
 if att_all.empty:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from ingest.registry import datasets
-from pages._shared import empty_state, get_store, lang, t
+from pages._shared import empty_state, get_store, lang, t, user
 from store import batches, views
+from store.access import AccessDenied, can
 
 st.title(t("nav_quality"))
 store = get_store()
+who = user()
 
-fresh = views.freshness(store)
+fresh = views.freshness(store, user=who)
 if fresh.empty:
     empty_state()
 ds_label = {name: (d.he if lang() == "he" else d.en) for name, d in datasets().items()}
@@ -45,7 +47,7 @@ else:
     )
 
 st.subheader(t("missing"))
-missing = views.missing_datasets(store)
+missing = views.missing_datasets(store, user=who)
 missing = missing.assign(dataset_label=missing["dataset"].map(ds_label))
 st.dataframe(
     missing[["dataset_label", "locality_name"]],
@@ -54,24 +56,25 @@ st.dataframe(
 )
 
 st.subheader(t("history"))
-history = batches.list_batches(store)
+history = batches.list_batches(store, user=who)
 st.dataframe(history, hide_index=True)
 
-st.subheader(t("rollback"))
-committed = history[history["status"] == "committed"]
-if committed.empty:
-    st.caption(t("nothing_to_roll_back"))
-else:
-    names = committed.set_index("batch_id")["file_name"]
-    with st.form("rollback"):
-        batch_id = st.selectbox(
-            t("rollback_pick"), list(committed["batch_id"]), format_func=lambda b: f"{b} · {names[b]}"
-        )
-        sure = st.checkbox(t("rollback_confirm"))
-        if st.form_submit_button(t("rollback_do")) and sure:
-            try:
-                batches.rollback_batch(store, int(batch_id), user=st.session_state.get("user", "dashboard"))
-            except batches.BatchError as exc:
-                st.error(exc.message_he if lang() == "he" else exc.message_en)
-            else:
-                st.success(t("rollback_done", batch=batch_id))
+if can(who, "rollback"):  # viewers and national staff only read the history
+    st.subheader(t("rollback"))
+    committed = history[history["status"] == "committed"]
+    if committed.empty:
+        st.caption(t("nothing_to_roll_back"))
+    else:
+        names = committed.set_index("batch_id")["file_name"]
+        with st.form("rollback"):
+            batch_id = st.selectbox(
+                t("rollback_pick"), list(committed["batch_id"]), format_func=lambda b: f"{b} · {names[b]}"
+            )
+            sure = st.checkbox(t("rollback_confirm"))
+            if st.form_submit_button(t("rollback_do")) and sure:
+                try:
+                    batches.rollback_batch(store, int(batch_id), user=who)
+                except (batches.BatchError, AccessDenied) as exc:
+                    st.error(exc.message_he if lang() == "he" else exc.message_en)
+                else:
+                    st.success(t("rollback_done", batch=batch_id))

@@ -17,6 +17,7 @@ from pages._shared import (
     lang,
     show_rows_behind,
     t,
+    user,
     year_select,
 )
 from store import views
@@ -68,19 +69,19 @@ st.plotly_chart(trend_fig, key="trend")
 chart_downloads(trend_fig, f"trend_{code}", "dl_trend")
 
 store = get_store()
+who = user()
 tab_p, tab_m, tab_s, tab_f = st.tabs([t("programs"), t("meetings"), t("partnerships"), t("freshness")])
 with tab_p:
-    st.dataframe(views.locality_programs(store, code), hide_index=True)
+    st.dataframe(views.locality_programs(store, code, user=who), hide_index=True)
 with tab_m:
-    meetings = views.locality_meetings(store, code)
+    meetings = views.locality_meetings(store, code, user=who)
     kinds = {k: (c.he if lang() == "he" else c.en) for k, c in categories()["meeting_type"].items()}
     st.plotly_chart(meetings_timeline(meetings, kinds), key="timeline")
     st.dataframe(meetings, hide_index=True)
 with tab_s:
-    st.dataframe(views.locality_partnerships(store, code), hide_index=True)
+    st.dataframe(views.locality_partnerships(store, code, user=who), hide_index=True)
 with tab_f:
-    fresh = views.freshness(store)
+    fresh = views.freshness(store, user=who)
     st.dataframe(fresh[fresh["locality_code"] == code], hide_index=True)
 
-st.subheader(t("exports"))
 deck_downloads("locality", year, "deck_locality", locality=code)

@@ -18,6 +18,7 @@ from pages._shared import (
     peers,
     show_rows_behind,
     t,
+    user,
     year_select,
     years,
 )
@@ -104,5 +105,5 @@ st.subheader(t("map_title"))
 st.plotly_chart(view.map, key="map")
 chart_downloads(view.map, f"map_{year}", "dl_map")
 
-st.subheader(t("exports"))
-deck_downloads("national", year, "deck_national")
+if user().sees_all:  # the national deck is for national scope only (exports.deck checks too)
+    deck_downloads("national", year, "deck_national")

@@ -6,9 +6,21 @@ import pandas as pd
 import streamlit as st
 
 from metrics.targets import set_goal_target
-from pages._shared import attainment, catalog, data_version, get_store, goal_labels, t, year_select
+from pages._shared import (
+    attainment,
+    catalog,
+    data_version,
+    get_store,
+    goal_labels,
+    lang,
+    require_page,
+    t,
+    year_select,
+)
 from store import targets, views
+from store.access import AccessDenied
 
+who = require_page("edit_targets")
 st.title(t("nav_targets"))
 store = get_store()
 labels = goal_labels()
@@ -32,10 +44,10 @@ st.dataframe(
 )
 
 st.subheader(t("targets_overrides"))
-st.dataframe(targets.current_targets(store, int(year)), hide_index=True)
+st.dataframe(targets.current_targets(store, int(year), user=who), hide_index=True)
 
 st.subheader(t("targets_edit"))
-authorities = views.authorities(store)
+authorities = views.authorities(store, user=who)
 names = dict(zip(authorities["code"], authorities["name"], strict=True))
 with st.form("edit_target"):
     goal = st.selectbox(t("goal"), list(labels), format_func=labels.get)
@@ -54,13 +66,15 @@ with st.form("edit_target"):
                 scope,
                 low,
                 high,
-                user=st.session_state.get("user", "dashboard"),
+                user=who,
                 note=note,
             )
+        except AccessDenied as exc:
+            st.error(exc.message(lang()))
         except ValueError as exc:
             st.error(t("target_invalid", err=exc))
         else:
             st.success(t("saved_target", version=version))
 
 st.subheader(t("targets_history"))
-st.dataframe(targets.target_history(store, year=int(year)), hide_index=True)
+st.dataframe(targets.target_history(store, year=int(year), user=who), hide_index=True)

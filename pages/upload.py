@@ -11,17 +11,19 @@ from ingest.pipeline import analyse, commit
 from ingest.registry import datasets
 from ingest.report import problems_to_excel
 from pages._exports import template_downloads
-from pages._shared import get_store, lang, t
+from pages._shared import get_store, lang, require_page, t
 from store import column_memory, views
 
+user = require_page("upload")
 st.title(t("nav_upload"))
 st.caption(t("upload_intro"))
-with st.expander(t("templates_hint")):
-    template_downloads()
 store = get_store()
-user = st.session_state.get("user", "dashboard")
+authorities = views.authorities(store, user=user)  # only the user's own localities
+with st.expander(t("templates_hint")):
+    template_downloads(None if user.sees_all else list(authorities["name"]))
+if not user.sees_all:
+    st.caption(t("upload_scope", names=", ".join(authorities["name"])))
 
-authorities = views.authorities(store)
 names = dict(zip(authorities["code"], authorities["name"], strict=True))
 default_code = st.selectbox(
     t("default_locality"), [None, *names], format_func=lambda c: t("none_chosen") if c is None else names[c]
@@ -35,12 +37,14 @@ ds_label = {name: (d.he if lang() == "he" else d.en) for name, d in datasets().i
 def _analysis(name: str, data: bytes):
     """Analyse once per content, default locality and remembered mapping (session cache)."""
     overrides = column_memory.overrides_for(store, name)
-    key = hashlib.sha256(data + repr((default_code, sorted(overrides.items()))).encode()).hexdigest()
+    key = hashlib.sha256(
+        data + repr((default_code, sorted(overrides.items()), user.username, user.codes())).encode()
+    ).hexdigest()
     cache = st.session_state.setdefault("analyses", {})
     if key not in cache:
         with st.spinner(t("analysing", name=name)):
             cache[key] = analyse(
-                data, name, store, locality=names.get(default_code), column_overrides=overrides
+                data, name, store, locality=names.get(default_code), column_overrides=overrides, user=user
             )
     return cache[key]
 
@@ -99,7 +103,7 @@ for index, upload in enumerate(uploads or []):
                     h: (c if isinstance(c, str) and c else None)
                     for h, c in zip(edited["header"], edited["column"], strict=True)
                 }
-                column_memory.remember(store, upload.name, sheet.sheet, changed, user)
+                column_memory.remember(store, upload.name, sheet.sheet, changed, user.username)
                 st.rerun()
             st.markdown(f"**{t('preview')}**")
             st.dataframe(sheet.preview, hide_index=True)
@@ -148,3 +152,5 @@ for index, upload in enumerate(uploads or []):
             st.info(t("result_unchanged"))
         else:
             st.error(t("result_rejected"))
+            for error in result.errors[:20]:
+                st.caption(error["message"])

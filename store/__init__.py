@@ -103,17 +103,22 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Serialised, all-or-nothing write; bumps the data version when it commits."""
+    def transaction(self, *, bump_version: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Serialised, all-or-nothing write; bumps the data version when it commits.
+
+        `bump_version=False` for writes that change no dashboard number (the audit log, users),
+        so they do not invalidate every cached result.
+        """
         with self._write_lock:
             cur = self._con.cursor()
             try:
                 cur.execute("BEGIN TRANSACTION")
                 yield cur
-                cur.execute(
-                    "UPDATE store_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS VARCHAR) "
-                    "WHERE key = 'data_version'"
-                )
+                if bump_version:
+                    cur.execute(
+                        "UPDATE store_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS VARCHAR) "
+                        "WHERE key = 'data_version'"
+                    )
                 cur.execute("COMMIT")
             except BaseException:
                 try:

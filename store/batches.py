@@ -16,7 +16,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from store import DATASET_TABLES, Store
+from store import DATASET_TABLES, Store, audit
+from store.access import AccessDenied, User, actor, require, require_authorities, scope_condition
 
 PROVENANCE = ("batch_id", "sheet", "source_row", "superseded_by")
 
@@ -242,7 +243,7 @@ def write_batch(
     *,
     file_name: str,
     content_hash: str,
-    user: str,
+    user: User | str,
     tables: Mapping[str, pd.DataFrame],
     replace: Mapping[str, str],
     rows_per_dataset: Mapping[str, int] | None = None,
@@ -251,12 +252,31 @@ def write_batch(
 
     `tables` maps table name -> frame shaped like the table (no batch_id / superseded_by);
     `replace` maps dataset -> its replace rule (snapshot | years | attributes | none).
+    The acting user must be allowed to upload, every row must be in their localities, and target
+    rows need the right to edit targets (checked again here, below the pipeline's own check).
     """
+    who = require(user, "upload")
     tables = {t: f for t, f in tables.items() if f is not None}
+    if "targets" in tables and len(tables["targets"]):
+        require(who, "edit_targets")
+    require_authorities(who, _authority_codes(tables), _names(store))
     try:
-        return _write(store, file_name, content_hash, user, tables, replace, rows_per_dataset)
+        return _write(store, file_name, content_hash, who, tables, replace, rows_per_dataset)
     except _Unchanged:
         return None
+
+
+def _authority_codes(tables: Mapping[str, pd.DataFrame]) -> set[int | None]:
+    """Every authority a batch's rows name (None: a national target row)."""
+    codes: set[int | None] = set()
+    for frame in tables.values():
+        if "authority_code" in frame and len(frame):
+            codes |= {None if pd.isna(c) else int(c) for c in frame["authority_code"].unique()}
+    return codes
+
+
+def _names(store: Store) -> dict[int, str]:
+    return dict(store.query_df("SELECT code, name FROM authorities").itertuples(index=False))
 
 
 class _Unchanged(Exception):
@@ -267,7 +287,7 @@ def _write(
     store: Store,
     file_name: str,
     content_hash: str,
-    user: str,
+    user: User,
     tables: Mapping[str, pd.DataFrame],
     replace: Mapping[str, str],
     rows_per_dataset: Mapping[str, int] | None,
@@ -280,8 +300,23 @@ def _write(
             batch_id = cur.execute(
                 "INSERT INTO import_batches VALUES (nextval('batch_seq'), ?, ?, ?, now(), 'committed', ?, "
                 "NULL, NULL) RETURNING batch_id",
-                [file_name, content_hash, user, json.dumps(dict(rows_per_dataset or {}), ensure_ascii=False)],
+                [
+                    file_name,
+                    content_hash,
+                    user.username,
+                    json.dumps(dict(rows_per_dataset or {}), ensure_ascii=False),
+                ],
             ).fetchone()[0]
+            codes = sorted(c for c in _authority_codes(tables) if c is not None)
+            for code in codes:
+                cur.execute("INSERT INTO batch_authorities VALUES (?, ?)", [batch_id, code])
+            audit.record(
+                cur,
+                user,
+                "upload",
+                file_name,
+                {"batch_id": int(batch_id), "rows": dict(rows_per_dataset or {}), "localities": codes},
+            )
             for table in tables:
                 if table == "targets" or table in DEPENDENT:
                     continue
@@ -298,7 +333,7 @@ def _write(
                     )
             for table, frame in tables.items():
                 if table == "targets":
-                    _write_targets(cur, frame, batch_id, user)
+                    _write_targets(cur, frame, batch_id, user.username)
                 elif len(frame):
                     cur.execute(
                         f"INSERT INTO {table} BY NAME SELECT *, {int(batch_id)} AS batch_id FROM new_{table}"
@@ -336,12 +371,19 @@ def _write_targets(cur: duckdb.DuckDBPyConnection, frame: pd.DataFrame, batch_id
     )
 
 
-def rollback_batch(store: Store, batch_id: int, user: str) -> None:
+def rollback_batch(store: Store, batch_id: int, user: User | str) -> None:
     """Undo one batch exactly: delete its rows and make the rows it had replaced current again.
 
     A batch whose rows were since replaced by a later batch cannot be undone alone (that would
     resurrect rows the later batch replaced): the later batch must be rolled back first.
+    The acting user must be allowed to roll back, and the batch must lie within their localities.
     """
+    who = require(user, "rollback")
+    if not _batch_visible(store, who, batch_id):
+        raise AccessDenied(
+            f"אין לך הרשאה לבטל את ייבוא {batch_id}: הוא כולל נתונים של רשויות שאינן באחריותך.",
+            f"You may not roll back batch {batch_id}: it holds rows of localities outside your scope.",
+        )
     status = store.query_one("SELECT status FROM import_batches WHERE batch_id = ?", [batch_id])
     if status is None:
         raise BatchError(f"אין אצווה מספר {batch_id}.", f"There is no batch {batch_id}.")
@@ -383,13 +425,47 @@ def rollback_batch(store: Store, batch_id: int, user: str) -> None:
         cur.execute(
             "UPDATE import_batches SET status = 'rolled_back', rolled_back_at = now(), rolled_back_by = ? "
             "WHERE batch_id = ?",
-            [user, batch_id],
+            [who.username, batch_id],
         )
+        file_name = cur.execute(
+            "SELECT file_name FROM import_batches WHERE batch_id = ?", [batch_id]
+        ).fetchone()
+        audit.record(cur, who, "rollback", file_name[0] if file_name else None, {"batch_id": int(batch_id)})
 
 
-def list_batches(store: Store) -> pd.DataFrame:
-    """Import history, newest first: file, content hash, who, when, status and rows per dataset."""
+def _visible_condition(user: User | str | None) -> str:
+    """SQL on alias `b`: batches whose rows all belong to the user's authorities.
+
+    National scope sees every batch; a scoped user sees a batch only when it wrote rows for at
+    least one authority and for none outside their scope (so never a national targets sheet).
+    """
+    who = actor(user)
+    if who.sees_all:
+        return "TRUE"
+    return (
+        "EXISTS (SELECT 1 FROM batch_authorities ba WHERE ba.batch_id = b.batch_id) AND NOT EXISTS "
+        "(SELECT 1 FROM batch_authorities ba WHERE ba.batch_id = b.batch_id AND NOT "
+        f"{scope_condition(who, 'ba.authority_code')})"
+    )
+
+
+def _batch_visible(store: Store, user: User, batch_id: int) -> bool:
+    if user.sees_all:
+        return True
+    return bool(
+        store.query_one(
+            f"SELECT count(*) FROM import_batches b WHERE b.batch_id = ? AND {_visible_condition(user)}",
+            [int(batch_id)],
+        )
+    )
+
+
+def list_batches(store: Store, user: User | str | None = None) -> pd.DataFrame:
+    """Import history in the user's scope, newest first: file, who, when, status, rows, localities."""
     return store.query_df(
-        "SELECT batch_id, file_name, content_hash, imported_by, imported_at, status, rows_per_dataset, "
-        "rolled_back_at, rolled_back_by FROM import_batches ORDER BY batch_id DESC"
+        "SELECT b.batch_id, b.file_name, b.content_hash, b.imported_by, b.imported_at, b.status, "
+        "b.rows_per_dataset, b.rolled_back_at, b.rolled_back_by, "
+        "(SELECT list(ba.authority_code ORDER BY ba.authority_code) FROM batch_authorities ba "
+        " WHERE ba.batch_id = b.batch_id) AS authority_codes "
+        f"FROM import_batches b WHERE {_visible_condition(user)} ORDER BY b.batch_id DESC"
     )

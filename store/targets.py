@@ -13,7 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from store import Store
+from store import Store, audit
+from store.access import User, actor, require, require_authorities, scope_condition
 
 
 def _supersede_and_insert(cur: Any, row: Mapping[str, Any], user: str) -> int:
@@ -47,13 +48,33 @@ def _supersede_and_insert(cur: Any, row: Mapping[str, Any], user: str) -> int:
     return int(new_id)
 
 
-def set_targets(store: Store, rows: Iterable[Mapping[str, Any]], user: str) -> list[int]:
+def set_targets(store: Store, rows: Iterable[Mapping[str, Any]], user: User | str) -> list[int]:
     """Apply many overrides in one transaction (a targets sheet); returns the new version ids.
 
     Each row: goal, year, authority_code (None = every locality that year), low, high, note, batch_id.
+    Only roles that may edit targets get here (AccessDenied otherwise); each change is audited.
     """
+    who = require(user, "edit_targets")
+    rows = list(rows)
+    require_authorities(who, [r.get("authority_code") for r in rows])
     with store.transaction() as cur:
-        return [_supersede_and_insert(cur, row, user) for row in rows]
+        ids = []
+        for row in rows:
+            new_id = _supersede_and_insert(cur, row, who.username)
+            ids.append(new_id)
+            audit.record(
+                cur,
+                who,
+                "target",
+                f"{row['goal']}/{int(row['year'])}/{row.get('authority_code') or 'all'}",
+                {
+                    "target_id": new_id,
+                    "low": row.get("low"),
+                    "high": row.get("high"),
+                    "note": row.get("note"),
+                },
+            )
+        return ids
 
 
 def set_target(
@@ -63,7 +84,7 @@ def set_target(
     authority_code: int | None,
     low: float | None,
     high: float | None,
-    user: str,
+    user: User | str,
     note: str | None = None,
 ) -> int:
     """Override one goal's target for a year (authority_code None = all localities); returns its id."""
@@ -78,7 +99,7 @@ def set_target(
     return set_targets(store, [row], user)[0]
 
 
-def clear_target(store: Store, goal: str, year: int, authority_code: int | None, user: str) -> int:
+def clear_target(store: Store, goal: str, year: int, authority_code: int | None, user: User | str) -> int:
     """Back to the default (or the year-wide override), recorded as a version like any change."""
     return set_target(store, goal, year, authority_code, None, None, user, note="cleared")
 
@@ -89,9 +110,15 @@ def target_history(
     *,
     year: int | None = None,
     authority_code: int | None = None,
+    user: User | str | None = None,
 ) -> pd.DataFrame:
-    """Every version, newest first: who, when, old -> new bounds, and whether it is current."""
+    """Every version, newest first: who, when, old -> new bounds, and whether it is current.
+
+    A scoped user sees the national (all-locality) versions and their own localities' ones.
+    """
     where, params = [], []
+    if not actor(user).sees_all:
+        where.append(f"(t.authority_code IS NULL OR {scope_condition(user, 't.authority_code')})")
     for column, value in (("t.goal", goal), ("t.year", year), ("t.authority_code", authority_code)):
         if value is not None:
             where.append(f"{column} = ?")
@@ -112,11 +139,12 @@ def target_history(
     )
 
 
-def current_targets(store: Store, year: int | None = None) -> pd.DataFrame:
+def current_targets(store: Store, year: int | None = None, user: User | str | None = None) -> pd.DataFrame:
     """The overrides in force (cleared ones excluded), one row per goal × year × scope."""
     return store.query_df(
         "SELECT target_id, goal, year, authority_code, target_low, target_high, set_by, set_at, note "
         "FROM targets WHERE superseded_by IS NULL AND (target_low IS NOT NULL OR target_high IS NOT NULL) "
+        f"AND (authority_code IS NULL OR {scope_condition(user)}) "
         + ("AND year = ? " if year is not None else "")
         + "ORDER BY goal, year, authority_code NULLS FIRST",
         [year] if year is not None else [],

@@ -1,7 +1,8 @@
 """Read-only views for browsing pages: a locality's rows, data freshness, what each locality sent.
 
 These are plain SQL over current rows (`superseded_by IS NULL`). They never return people's names:
-the store holds none (meetings keep counts and keyed hashes only).
+the store holds none (meetings keep counts and keyed hashes only). Each takes the acting `user`
+and returns only the authorities in their scope (a locality outside it raises AccessDenied).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from store import Store
+from store.access import User, require_authorities, scope_condition
 
 # Dataset table -> the date that says how recent its content is.
 FRESHNESS_DATE: dict[str, str] = {
@@ -22,13 +24,14 @@ FRESHNESS_DATE: dict[str, str] = {
 }
 
 
-def authorities(store: Store) -> pd.DataFrame:
-    """All local authorities with their reference attributes."""
-    return store.query_df("SELECT * FROM authorities ORDER BY name")
+def authorities(store: Store, user: User | str | None = None) -> pd.DataFrame:
+    """The local authorities in the user's scope, with their reference attributes."""
+    return store.query_df(f"SELECT * FROM authorities WHERE {scope_condition(user, 'code')} ORDER BY name")
 
 
-def locality_programs(store: Store, authority_code: int) -> pd.DataFrame:
+def locality_programs(store: Store, authority_code: int, user: User | str | None = None) -> pd.DataFrame:
     """The locality's current program list, with provenance."""
+    require_authorities(user, [authority_code])
     return store.query_df(
         """
         SELECT p.program_name, p.operator, p.flagship, p.domain, p.start_date, p.status,
@@ -42,8 +45,9 @@ def locality_programs(store: Store, authority_code: int) -> pd.DataFrame:
     )
 
 
-def locality_meetings(store: Store, authority_code: int) -> pd.DataFrame:
+def locality_meetings(store: Store, authority_code: int, user: User | str | None = None) -> pd.DataFrame:
     """The locality's meetings (counts only), newest first."""
+    require_authorities(user, [authority_code])
     return store.query_df(
         """
         SELECT m.meeting_date, m.meeting_type, m.topic, m.participants,
@@ -58,8 +62,9 @@ def locality_meetings(store: Store, authority_code: int) -> pd.DataFrame:
     )
 
 
-def locality_partnerships(store: Store, authority_code: int) -> pd.DataFrame:
+def locality_partnerships(store: Store, authority_code: int, user: User | str | None = None) -> pd.DataFrame:
     """The locality's partnership log."""
+    require_authorities(user, [authority_code])
     return store.query_df(
         """
         SELECT p.partnership_name, p.partners, p.sectors, p.start_date, p.level, p.status,
@@ -72,7 +77,7 @@ def locality_partnerships(store: Store, authority_code: int) -> pd.DataFrame:
     )
 
 
-def freshness(store: Store, as_of: str | None = None) -> pd.DataFrame:
+def freshness(store: Store, as_of: str | None = None, user: User | str | None = None) -> pd.DataFrame:
     """Per authority and dataset: rows, latest content date, last import, days since last import.
 
     Drives the data-quality page and the "program database updated every half year" check.
@@ -85,7 +90,7 @@ def freshness(store: Store, as_of: str | None = None) -> pd.DataFrame:
                    max({date_expr}) AS latest_content_date,
                    max(b.imported_at) AS last_import
             FROM {table} t JOIN import_batches b USING (batch_id)
-            WHERE t.superseded_by IS NULL
+            WHERE t.superseded_by IS NULL AND {scope_condition(user, "t.authority_code")}
             GROUP BY t.authority_code
             """
         )
@@ -103,11 +108,12 @@ def freshness(store: Store, as_of: str | None = None) -> pd.DataFrame:
     return store.query_df(sql, [as_of, as_of])
 
 
-def missing_datasets(store: Store) -> pd.DataFrame:
+def missing_datasets(store: Store, user: User | str | None = None) -> pd.DataFrame:
     """Authorities that sent some data, and which datasets they never sent."""
     tables = list(FRESHNESS_DATE)
+    scope = scope_condition(user)
     union = " UNION ALL ".join(
-        f"SELECT DISTINCT authority_code, '{t}' AS dataset FROM {t} WHERE superseded_by IS NULL"
+        f"SELECT DISTINCT authority_code, '{t}' AS dataset FROM {t} WHERE superseded_by IS NULL AND {scope}"
         for t in tables
     )
     values = ", ".join(f"('{t}')" for t in tables)

@@ -69,7 +69,9 @@ def choose_year(page, year: int) -> None:
 def test_upload_changes_scorecard_and_pages_are_rtl(tmp_path, browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     workbook = extra_round_tables(tmp_path / "arad_round_tables.xlsx")
-    with streamlit_server(tmp_path / "yaad.duckdb") as url:
+    # Single-user mode (no sign-in): allowed because the test server listens on 127.0.0.1 only.
+    # Signing in is the subject of test_e2e_auth.py.
+    with streamlit_server(tmp_path / "yaad.duckdb", env={"YAAD_AUTH": "none"}) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="he-IL")
         page.goto(url, wait_until="domcontentloaded")
         page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=90_000)

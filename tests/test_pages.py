@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from ingest.first_run import ensure_ready
 from store import Store
+from tests.access_fixtures import PASSWORD, as_user
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [
@@ -22,32 +21,17 @@ PAGES = [
     "pages/data_quality.py",
     "pages/targets.py",
     "pages/upload.py",
+    "pages/admin.py",
 ]
 
 
-@pytest.fixture(scope="session")
-def sample_db(tmp_path_factory) -> Path:
-    """A database file filled the way a first start fills it (built once, copied per test)."""
-    path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
-    s = Store(path)
-    assert ensure_ready(s) == 12
-    s.close()
-    return path
-
-
-@pytest.fixture
-def app_db(tmp_path, sample_db, monkeypatch) -> Path:
-    path = tmp_path / "yaad.duckdb"
-    shutil.copy(sample_db, path)
-    monkeypatch.setenv("YAAD_DB", str(path))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield path
-    st.cache_resource.clear()
-
-
-def new_app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+def new_app(username: str | None = "admin") -> AppTest:
+    """The app with `username` signed in (the app reloads the user from the store on every run);
+    None: nobody signed in."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if username is not None:
+        at.session_state["user"] = as_user(username)
+    return at
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -208,14 +192,20 @@ def test_compare_needs_two_to_six_localities(app_db):
     assert any("בין 2 ל-6" in w.value for w in at.warning)
 
 
-def test_empty_installation_offers_sample_data(tmp_path, monkeypatch):
+def test_empty_installation_offers_sample_data(tmp_path, monkeypatch, localhost):
     path = tmp_path / "empty.duckdb"
     monkeypatch.setenv("YAAD_DB", str(path))
     monkeypatch.setenv("YAAD_SAMPLE", "0")
     st.cache_resource.clear()
     st.cache_data.clear()
-    at = new_app().run()
-    assert not at.exception
+    # First start: no users yet, so the first-run form creates the national admin and signs in.
+    at = new_app(None).run()
+    assert at.title[0].value == "הפעלה ראשונה: יצירת מנהל/ת המערכת"
+    at.text_input(key="first_user").input("Admin")
+    at.text_input(key="first_password").input(PASSWORD)
+    at.text_input(key="first_password_again").input(PASSWORD)
+    next(b for b in at.button if b.label == "יצירה וכניסה").click().run()
+    assert not at.exception, [e.value for e in at.exception]
     assert any("אין עדיין נתונים" in i.value for i in at.info)
     next(b for b in at.button if b.label == "טעינת נתוני הדוגמה").click().run()
     assert not at.exception, [e.value for e in at.exception]
