@@ -61,7 +61,13 @@ def get_store() -> Store:
 
 
 def user() -> User:
-    """The signed-in user of this session (app.py signs in before any page runs)."""
+    """The signed-in user of this session (app.py signs in before any page runs); stops the page
+    when there is none.
+
+    Every page calls this (through `require_page`) before drawing anything: on a freshly started
+    server, before any session has called st.navigation, Streamlit still serves the pages/ folder
+    the old way, so a deep link can run a page file without app.py (and without sign-in).
+    """
     who = st.session_state.get("user")
     if not isinstance(who, User):
         st.stop()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from ingest.registry import datasets
-from pages._shared import empty_state, get_store, lang, t, user
+from pages._shared import empty_state, get_store, lang, require_page, t
 from store import batches, views
 from store.access import AccessDenied, can
 
+who = require_page("read")
 st.title(t("nav_quality"))
 store = get_store()
-who = user()
 
 fresh = views.freshness(store, user=who)
 if fresh.empty:

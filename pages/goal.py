@@ -14,11 +14,13 @@ from pages._shared import (
     goal_labels,
     lang,
     peers,
+    require_page,
     show_rows_behind,
     t,
     year_select,
 )
 
+require_page("read")
 st.title(t("nav_goal"))
 att_all = attainment(data_version(), None, None)
 if att_all.empty:

@@ -15,13 +15,14 @@ from pages._shared import (
     get_store,
     goal_labels,
     lang,
+    require_page,
     show_rows_behind,
     t,
-    user,
     year_select,
 )
 from store import views
 
+who = require_page("read")
 st.title(t("nav_locality"))
 att_all = attainment(data_version(), None, None)
 if att_all.empty:
@@ -69,7 +70,6 @@ st.plotly_chart(trend_fig, key="trend")
 chart_downloads(trend_fig, f"trend_{code}", "dl_trend")
 
 store = get_store()
-who = user()
 tab_p, tab_m, tab_s, tab_f = st.tabs([t("programs"), t("meetings"), t("partnerships"), t("freshness")])
 with tab_p:
     st.dataframe(views.locality_programs(store, code, user=who), hide_index=True)

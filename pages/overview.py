@@ -16,6 +16,7 @@ from pages._shared import (
     lang,
     overview,
     peers,
+    require_page,
     show_rows_behind,
     t,
     user,
@@ -23,6 +24,7 @@ from pages._shared import (
     years,
 )
 
+require_page("read")  # first: nothing shows for nobody (see _shared.require_page)
 st.title(t("nav_overview"))
 version = data_version()
 available = years(version)

@@ -356,3 +356,18 @@ def test_pages_pass_the_signed_in_user_to_every_scoped_data_call():
                 if name in SCOPED_CALLS and not any(k.arg == "user" for k in node.keywords):
                     missing.append(f"{path.name}:{node.lineno} {name}")
     assert not missing, missing
+
+
+def test_operator_can_reset_a_locked_out_admins_password(tmp_path, sample_db, monkeypatch):
+    from store.__main__ import main
+
+    path = tmp_path / "yaad.duckdb"
+    shutil.copy(sample_db, path)
+    answers = iter(["a-new-password-9", "a-new-password-9"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    assert main(["set-password", "admin", "--db", str(path)]) == 0
+    with Store(path) as s:
+        assert users.authenticate(s, "admin", "a-new-password-9") is not None
+        assert users.authenticate(s, "admin", PASSWORD) is None
+        [entry] = audit_rows(s, "user_update", "cli")
+        assert entry["target"] == "admin" and '"password_changed": true' in entry["details"]

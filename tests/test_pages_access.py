@@ -245,3 +245,52 @@ def test_exports_are_audited_when_the_file_is_made(app_db):
     get_store().close()
     st.cache_resource.clear()
     assert ARAD == 2560
+
+
+OIDC_SECRETS = {
+    "auth": {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "a-long-random-string-for-tests-only-0123456789",
+        "client_id": "yaad",
+        "client_secret": "not-a-secret",
+        "server_metadata_url": "https://login.example.org/.well-known/openid-configuration",
+    }
+}
+
+
+def oidc_app(email: str, verified: bool = True) -> AppTest:
+    """The app as after an organisation sign-in (st.user as the provider's claims give it)."""
+    at = new_app(None)
+    at.secrets = OIDC_SECRETS
+    at.user = {"is_logged_in": True, "email": email, "email_verified": verified, "name": "Dana"}
+    return at
+
+
+def test_organisation_sign_in_maps_the_email_to_role_and_localities(app_db):
+    from pages._shared import get_store
+    from store import users
+
+    users.create_user(
+        get_store(), as_user("admin"), "dana", "manager", email="Dana@Arad.muni.il", authorities=[ARAD]
+    )
+    at = oidc_app("dana@arad.muni.il").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == OVERVIEW and scorecard_localities(at) == ["ערד"]
+    assert at.session_state["user"].username == "dana"
+    entries = audit.entries(get_store(), as_user("admin"), action="sign_in", username="dana")
+    assert '"method": "oidc"' in entries.iloc[0]["details"]
+
+    stranger = oidc_app("someone@example.org").run()
+    assert any("אינה רשומה ביעד" in e.value for e in stranger.error)
+    assert not stranger.get("plotly_chart")
+    unverified = oidc_app("dana@arad.muni.il", verified=False).run()
+    assert any("אינה רשומה ביעד" in e.value for e in unverified.error)
+
+
+def test_without_oidc_settings_the_sign_in_offers_passwords_only(app_db):
+    at = new_app(None).run()
+    assert not any(b.label == "כניסה עם חשבון הארגון" for b in at.button)
+    at = new_app(None)
+    at.secrets = OIDC_SECRETS
+    at.run()
+    assert any(b.label == "כניסה עם חשבון הארגון" for b in at.button)
