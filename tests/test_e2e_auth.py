@@ -78,7 +78,7 @@ def test_password_sign_in_reaches_the_pages_of_each_role(tmp_path, sample_db, br
         assert len(scorecard_localities(page)) == 11
         assert nav_links(page) == set(LINKS)
         page.get_by_role("link", name="משתמשים ויומן פעולות").click()
-        expect(page.get_by_role("heading", name="יומן פעולות")).to_be_visible(timeout=30_000)
+        expect(page.get_by_role("heading", name="יומן פעולות", exact=True)).to_be_visible(timeout=30_000)
         assert page.locator('[data-testid="stException"]').count() == 0
         page.screenshot(path=str(ARTIFACTS / "admin.png"), full_page=True)
         page.close()
