@@ -20,7 +20,7 @@ from ingest.clean import CleanSheet, Context, clean_sheet
 from ingest.localities import LocalityResolver, Resolution
 from ingest.problems import MASK, Problem
 from ingest.reading import MAX_FILE_BYTES, ReadError, read_workbook
-from ingest.registry import datasets
+from ingest.registry import datasets, header_key
 from ingest.shape import recognise
 from ingest.tables import build_tables, find_duplicates
 from store import Store
@@ -28,6 +28,10 @@ from store.access import AccessDenied, User
 from store.batches import BatchError, preview_diff, write_batch
 
 PREVIEW_ROWS = 20
+
+
+# Sheets that explain a workbook rather than hold data (our templates have one).
+INSTRUCTION_SHEETS = frozenset({"הוראות", "הנחיות", "instructions"})
 
 
 @dataclass
@@ -267,6 +271,8 @@ def _analyse_sheet(raw, ctx: Context, overrides: dict | None) -> SheetAnalysis: 
         sheet = SheetAnalysis(raw.name, None, shape.reason_he, shape.reason_en)
         if shape.header_index is not None:
             sheet.header_row = raw.first_row + shape.header_index
+        if header_key(raw.name) in INSTRUCTION_SHEETS:
+            return sheet  # a template's instructions: expected, not worth a warning
         sheet.problems.append(
             Problem(
                 ctx.file,

@@ -401,6 +401,8 @@ def _read_calamine(data: bytes, name: str, kind: str, errors: ErrorCells | None 
     for meta in wb.sheets_metadata:
         if str(meta.typ) not in ("SheetTypeEnum.WorkSheet", "WorkSheet"):
             continue
+        if meta.visible != pc.SheetVisibleEnum.Visible:
+            continue  # hidden sheets hold lookup lists (our templates' dropdown sources), not data
         try:
             sheet = wb.get_sheet_by_name(meta.name)
             height, width = sheet.height, sheet.width
