@@ -262,6 +262,7 @@ def check_zip(data: bytes, name: str, kind: str, errors: ErrorCells | None = Non
         )
         is_ods_content = kind == "ods" and info.filename == "content.xml"
         max_row = max_col = 0
+        cells = cells_with_ref = chunks = 0  # to spot cells written without an r attribute
         found: dict[tuple[int, int], str] = {}
         err_tail = b""
         try:
@@ -277,6 +278,9 @@ def check_zip(data: bytes, name: str, kind: str, errors: ErrorCells | None = Non
                     if is_sheet or is_ods_content:
                         buf = tail + chunk
                         if is_sheet:
+                            chunks += 1
+                            cells += chunk.count(b"<c ") + chunk.count(b"<c>")
+                            cells_with_ref += chunk.count(b'<c r="') + chunk.count(b"<c r='")
                             for ref in _REF.findall(buf):
                                 letters, digits = _COL_ROW.fullmatch(ref).groups()
                                 max_row = max(max_row, int(digits))
@@ -300,8 +304,35 @@ def check_zip(data: bytes, name: str, kind: str, errors: ErrorCells | None = Non
             sheet = sheet_names.get(info.filename, info.filename)
             # Refs we did not match are at most column Z and row 99,999.
             _check_extent(name, sheet, max_row, max(max_col, 26 if max_row else 0))
+            if cells > cells_with_ref + 2 * chunks:  # some cells carry no reference at all
+                rows, widest = _positional_extent(zf, info)
+                _check_extent(name, sheet, max(max_row, rows), max(max_col, widest))
             if found and errors is not None:
                 errors[sheet] = found
+
+
+def _positional_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:
+    """(rows, most cells in one row) of a sheet, counted by position.
+
+    Cells (and rows) written without an r attribute are placed one after another, so a dense
+    reader sizes its grid by the row count times the widest row — which references alone do not
+    show (150,000 rows plus one row of 16,384 such cells aborts python-calamine's process).
+    Only run when such cells exist: C-level splits and counts, no per-cell Python.
+    """
+    rows = widest = 0
+    carry = b""
+    with zf.open(info) as stream:
+        while True:
+            chunk = stream.read(CHUNK)
+            parts = (carry + chunk).split(b"<row")
+            if chunk:
+                carry = parts.pop()  # possibly an unfinished row: counted with the next chunk
+            for part in parts:
+                rows += 1
+                widest = max(widest, part.count(b"<c ") + part.count(b"<c>") + part.count(b"<c/>"))
+            if not chunk:
+                break
+    return max(rows - 1, 0), widest  # the first part is what precedes the first row
 
 
 def _check_ods_repeats(buf: bytes, name: str) -> None:
