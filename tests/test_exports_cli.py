@@ -13,7 +13,6 @@ import openpyxl
 import pytest
 from pptx import Presentation
 
-from charts import export
 from exports.cli import build_parser, main
 from ingest.first_run import ensure_ready
 from store import Store
@@ -68,7 +67,6 @@ def test_deck_needs_pptx_or_pdf(db: Path, tmp_path: Path, capsys: pytest.Capture
     assert ".pptx" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(export.find_browser() is None, reason="needs Chromium")
 def test_locality_deck_by_spelling_variant(db: Path, tmp_path: Path) -> None:
     out = tmp_path / "kg.pptx"
     done = _run("deck", "--locality", "קרית גת", "--year", "2025", "--as-of", "2026-01-15",
@@ -78,9 +76,6 @@ def test_locality_deck_by_spelling_variant(db: Path, tmp_path: Path) -> None:
     assert prs.slides[0].shapes[2].text_frame.text == "עמידה ביעדים – קריית גת"
 
 
-@pytest.mark.skipif(
-    export.find_browser() is None or shutil.which("soffice") is None, reason="needs LibreOffice"
-)
 def test_national_deck_as_pdf(db: Path, tmp_path: Path) -> None:
     out = tmp_path / "national.pdf"
     done = _run(
@@ -90,7 +85,6 @@ def test_national_deck_as_pdf(db: Path, tmp_path: Path) -> None:
     assert out.read_bytes().startswith(b"%PDF-")
 
 
-@pytest.mark.skipif(export.find_browser() is None, reason="needs Chromium")
 def test_all_localities_with_progress(db: Path, tmp_path: Path) -> None:
     out = tmp_path / "decks"
     done = _run("deck", "--all-localities", "--year", "2025", "--as-of", "2026-01-15", "--db", str(db),

@@ -18,7 +18,6 @@ from charts.scorecard import scorecard_figure
 from charts.style import FONT_FAMILY
 
 ROOT = Path(__file__).resolve().parent.parent
-needs_chromium = pytest.mark.skipif(export.find_browser() is None, reason="needs Chromium (CI installs it)")
 
 
 def _hebrew_bar() -> go.Figure:
@@ -27,7 +26,6 @@ def _hebrew_bar() -> go.Figure:
     return fig
 
 
-@needs_chromium
 @pytest.mark.parametrize(
     ("fmt", "magic"), [("png", b"\x89PNG\r\n\x1a\n"), ("svg", b"<svg"), ("pdf", b"%PDF-")]
 )
@@ -37,14 +35,12 @@ def test_formats_have_their_magic(fmt: str, magic: bytes) -> None:
     assert len(data) > 1000
 
 
-@needs_chromium
 def test_svg_keeps_the_hebrew_text_and_font() -> None:
     svg = figure_bytes(_hebrew_bar(), "svg").decode("utf-8")
     assert "נתניה" in svg and "מפגשי שולחן עגול" in svg
     assert "Noto Sans Hebrew" in svg
 
 
-@needs_chromium
 def test_a_page_chart_renders_to_png_at_the_asked_size() -> None:
     """The overview page's scorecard, rendered as PNG: proves the page -> image path end to end."""
     att = pd.DataFrame(
@@ -65,7 +61,6 @@ def test_a_page_chart_renders_to_png_at_the_asked_size() -> None:
     assert (width, height) == (640, 320)
 
 
-@needs_chromium
 def test_a_batch_reuses_one_browser() -> None:
     first = export.shared_renderer()
     images = figures_bytes([_hebrew_bar() for _ in range(4)], "png")
@@ -120,7 +115,6 @@ def test_missing_browser_path_in_a_fresh_process_says_what_to_install(tmp_path: 
     assert "PARTS: 1" in done.stdout or "PARTS: 2" in done.stdout
 
 
-@needs_chromium
 def test_renderer_recycles_its_browser_and_keeps_rendering() -> None:
     """kaleido's tabs grow with every image; a renderer starts a fresh Chromium after N images."""
     with export.ImageRenderer(recycle_after=2) as renderer:
