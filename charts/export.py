@@ -24,6 +24,8 @@ from typing import Literal
 
 import plotly.graph_objects as go
 
+from store.errors import BilingualError
+
 ImageFormat = Literal["png", "svg", "pdf"]
 FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
 MIME_TYPES = {"png": "image/png", "svg": "image/svg+xml", "pdf": "application/pdf"}
@@ -36,17 +38,11 @@ IMAGE_TIMEOUT = 90.0
 RECYCLE_AFTER = 150  # images per Chromium before a fresh one (bounds kaleido's memory growth)
 
 
-class ExportUnavailable(RuntimeError):
+class ExportUnavailable(BilingualError, RuntimeError):
     """A part the export needs (Chromium, LibreOffice) is missing; the message says what to install."""
 
-    def __init__(self, message_he: str, message_en: str) -> None:
-        super().__init__(f"{message_he}\n{message_en}")
-        self.message_he = message_he
-        self.message_en = message_en
-
-    def message(self, lang: str = "he") -> str:
-        """The message in the reader's language."""
-        return self.message_he if lang == "he" else self.message_en
+    def __str__(self) -> str:
+        return f"{self.message_he}\n{self.message_en}"  # both: the CLI prints it as is
 
 
 def _no_browser(detail: str = "") -> ExportUnavailable:

@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 
 from store import Store
+from store.errors import BilingualError
 
 HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 10.0  # a heartbeat older than this means no live worker
@@ -42,13 +43,8 @@ HANDOVER_MESSAGE = {
 }
 
 
-class InboxError(Exception):
+class InboxError(BilingualError):
     """The handover could not complete, with a message in Hebrew and English."""
-
-    def __init__(self, message_he: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.message_he = message_he
-        self.message_en = message_en
 
 
 def inbox_dir(db_path: str | Path) -> Path:

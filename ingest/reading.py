@@ -23,6 +23,8 @@ from typing import Any
 
 import python_calamine as pc
 
+from store.errors import BilingualError
+
 STREAMLIT_CONFIG = Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml"
 DEFAULT_UPLOAD_MB = 50
 
@@ -59,13 +61,11 @@ ZIP_MAGIC = b"PK\x03\x04"
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 
 
-class ReadError(Exception):
+class ReadError(BilingualError):
     """A file (or one of its sheets) that cannot be read, with a message the user can act on."""
 
     def __init__(self, message_he: str, message_en: str, sheet: str | None = None) -> None:
-        super().__init__(message_en)
-        self.message_he = message_he
-        self.message_en = message_en
+        super().__init__(message_he, message_en)
         self.sheet = sheet
 
 

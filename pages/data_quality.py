@@ -75,6 +75,6 @@ if can(who, "rollback"):  # viewers and national staff only read the history
                 try:
                     batches.rollback_batch(store, int(batch_id), user=who)
                 except (batches.BatchError, AccessDenied) as exc:
-                    st.error(exc.message_he if lang() == "he" else exc.message_en)
+                    st.error(exc.message(lang()))
                 else:
                     st.success(t("rollback_done", batch=batch_id))

@@ -54,7 +54,7 @@ for index, upload in enumerate(uploads or []):
     analysis = _analysis(upload.name, data)
     st.header(upload.name)
     for problem in analysis.file_problems:
-        st.error(problem.message_he if lang() == "he" else problem.message_en)
+        st.error(problem.message(lang()))
     if not analysis.readable:
         continue
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from store.errors import BilingualError
+
 ROLES: tuple[str, ...] = ("admin", "staff", "manager", "viewer")
 ROLE_LABELS: dict[str, dict[str, str]] = {
     "admin": {"he": "מנהל/ת מערכת ארצי/ת", "en": "National admin"},
@@ -53,17 +55,8 @@ _ACTION_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-class AccessDenied(PermissionError):
+class AccessDenied(BilingualError, PermissionError):
     """A user tried to see or change something outside their role or localities."""
-
-    def __init__(self, message_he: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.message_he = message_he
-        self.message_en = message_en
-
-    def message(self, lang: str = "he") -> str:
-        """The message in the user's language."""
-        return self.message_en if lang == "en" else self.message_he
 
 
 @dataclass(frozen=True)

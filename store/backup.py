@@ -23,18 +23,14 @@ from pathlib import Path
 import duckdb
 
 from store import Store, StoreLockedError, _is_lock_error
+from store.errors import BilingualError
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 
 
-class BackupError(RuntimeError):
+class BackupError(BilingualError, RuntimeError):
     """A backup or restore refused or failed, with a message in Hebrew and English."""
-
-    def __init__(self, message_he: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.message_he = message_he
-        self.message_en = message_en
 
 
 def _quote(path: Path) -> str:

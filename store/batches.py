@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from store import DATASET_TABLES, Store, audit
 from store.access import AccessDenied, User, actor, require, require_authorities, scope_condition
+from store.errors import BilingualError
 
 PROVENANCE = ("batch_id", "sheet", "source_row", "superseded_by")
 
@@ -49,13 +50,8 @@ DEPENDENT = {"meeting_participants": "meetings"}
 TABLE_DATASET = {"meeting_participants": "meetings"}
 
 
-class BatchError(Exception):
+class BatchError(BilingualError):
     """A batch operation refused, with a message for the user in Hebrew and English."""
-
-    def __init__(self, message_he: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.message_he = message_he
-        self.message_en = message_en
 
 
 def _columns(cur: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:

@@ -16,22 +16,14 @@ import pandas as pd
 
 from store import Store, audit
 from store.access import NATIONAL_ROLES, ROLES, User, actor, require
+from store.errors import BilingualError
 
 MIN_PASSWORD = 8
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit: longer is refused, never silently cut
 
 
-class UserError(ValueError):
+class UserError(BilingualError, ValueError):
     """A user could not be created or changed, with a message in Hebrew and English."""
-
-    def __init__(self, message_he: str, message_en: str) -> None:
-        super().__init__(message_en)
-        self.message_he = message_he
-        self.message_en = message_en
-
-    def message(self, lang: str = "he") -> str:
-        """The message in the user's language."""
-        return self.message_en if lang == "en" else self.message_he
 
 
 def _rounds() -> int:
