@@ -89,6 +89,8 @@ def generate(codes: np.ndarray, first_year: int, n_years: int, seed: int) -> dic
         {
             "meeting_id": part["meeting_id"].to_numpy(),
             "authority_code": part["authority_code"].to_numpy(),
+            "meeting_date": part["meeting_date"].to_numpy(),
+            "meeting_type": part["meeting_type"].to_numpy(),
             "person_key": rng.integers(0, 10**9, len(part)).astype(str),
             "organisation": "ארגון",
             "sector": np.where(rng.random(len(part)) < 0.05, None, rng.choice(SECTORS, len(part))),
@@ -408,10 +410,9 @@ def pandas_attainment(f: dict[str, pd.DataFrame], as_of: dt.date) -> pd.DataFram
     nr = pd.concat([pr.loc[pr["new_response"] == True, ["authority_code", "start_date"]],  # noqa: E712
                     pa.loc[pa["new_response"] == True, ["authority_code", "start_date"]]])  # fmt: skip  # noqa: E712
     forum = me[me["meeting_type"] == "national_forum"]
-    participants = rt[["meeting_id", "authority_code", "meeting_date"]].merge(
-        mp[mp["sector"].notna()][["meeting_id", "authority_code", "sector"]],
-        on=["meeting_id", "authority_code"],
-    )
+    # as the engine: each participant row carries its meeting's date and type
+    participants = mp[(mp["meeting_type"] == "round_table") & mp["sector"].notna()]
+    participants = participants.assign(meeting_date=pd.to_datetime(participants["meeting_date"]))
     latest = volunteers_latest()
     pop = f["authorities"].set_index("code")["population"]
     welfare = bu["amount"].where(bu["source"] != "welfare")

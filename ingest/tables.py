@@ -206,6 +206,9 @@ def _meetings(clean: CleanSheet, sheet: str, mask: np.ndarray) -> dict[str, pd.D
             {
                 "meeting_id": (ids, "str"),
                 "authority_code": (auth, "int"),
+                # the row's own date and type cells, so per-participant measures need no join
+                "meeting_date": (dates, "date"),
+                "meeting_type": (types, "str"),
                 "person_key": (persons, "str"),
                 "organisation": (clean.columns["organisation"][mask], "str"),
                 "sector": (clean.columns["sector"][mask], "str"),

@@ -82,8 +82,7 @@ def insert_rows(
                     row.setdefault("meeting_id", meeting_id(row))
                 if table == "meeting_participants" and "meeting_id" not in row:
                     row["meeting_id"] = meeting_id(row)
-                    row.pop("meeting_date", None)
-                    row.pop("meeting_type", None)
+                    row.setdefault("meeting_type", "round_table")
                 if table == "volunteers":
                     row.update(_volunteer_period(row["period"]))
                 row.setdefault("batch_id", batch_id)
