@@ -96,3 +96,42 @@ def test_second_process_gets_a_clear_lock_error(tmp_path):
     assert "פתוח בתהליך אחר" in proc.stdout
     assert isinstance(StoreLockedError("x"), RuntimeError)
     assert duckdb.__version__.startswith("2.")
+
+
+def test_data_version_is_read_once_until_a_write(tmp_path, monkeypatch):
+    path = tmp_path / "v.duckdb"
+    a, b = Store(path), Store(path)  # two objects on one file in one process (as tests and CLI do)
+    v0 = a.data_version()
+    queries: list[str] = []
+    query_one = Store.query_one
+
+    def counted(self: Store, sql: str, params: list | None = None) -> object:
+        queries.append(sql)
+        return query_one(self, sql, params)
+
+    monkeypatch.setattr(Store, "query_one", counted)
+    assert [a.data_version() for _ in range(5)] == [v0] * 5
+    assert queries == [], "an unchanged store is not queried again"
+    with b.transaction() as cur:  # a write through the other object
+        cur.execute("INSERT INTO locality_attributes VALUES (2630, 'cohort', 'א', 1, 's', 2, NULL)")
+    assert a.data_version() == b.data_version() == v0 + 1
+    with a.transaction(bump_version=False) as cur:  # no bump: same version, read again at most once
+        cur.execute("DELETE FROM locality_attributes")
+    assert a.data_version() == v0 + 1
+    b.close()
+    a.close()
+
+
+def test_data_version_sees_a_write_that_bypasses_the_store(tmp_path):
+    path = tmp_path / "w.duckdb"
+    s = Store(path)
+    v0 = s.data_version()
+    con = duckdb.connect(str(path))  # the same database instance in this process
+    con.execute("UPDATE store_meta SET value = '999' WHERE key = 'data_version'")
+    con.close()
+    assert s.data_version() == 999 != v0
+    s.close()
+    # A new process (or object) after the file changed hands reads the file afresh.
+    s2 = Store(path)
+    assert s2.data_version() == 999
+    s2.close()
