@@ -22,17 +22,23 @@ The query, in order:
   goals     one row of constants per goal (target op and bounds, pace, unit, weight, empty value)
   grid      scope × goals × the periods of each goal's kind, joined to coverage, measures, targets
   and the status, pace and forecast rules of metrics/status.py.
-`attainment` runs exactly this SQL; it drops the repeated text columns (goal, period, labels,
-op, unit, pace) from the fetch and attaches them from small lookups by goal_order and period_key,
-which is far cheaper than converting them row by row.
+`attainment` runs exactly this SQL; it drops the columns that depend only on the goal or the
+period (goal, period, labels, op, unit, pace, weight, period dates, closed, elapsed) from the fetch
+and attaches them from small lookups by goal_order and period key, and fetches status, target
+source and reason as ENUMs — far cheaper than converting them row by row. On a machine with two
+cores or more the goals are split in two groups of about equal work, and the same SQL for each
+group runs at once on its own cursor (DuckDB releases the GIL); the data version is compared
+before and after so the two parts never mix two versions of the store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import warnings
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import numpy as np
@@ -78,9 +84,34 @@ OUTPUT_COLUMNS = (
     "reason",
 )
 
-# Text columns the SQL returns for readability but `attainment` attaches from lookups instead.
-_LOOKUP_COLUMNS = ("goal", "period", "period_kind", "target_op", "unit", "pace")
+# Columns the SQL returns for readability but `attainment` attaches from lookups instead: they
+# depend only on the goal or the period, and converting them row by row is most of a fetch.
+_LOOKUP_COLUMNS = (
+    "goal",
+    "period",
+    "period_kind",
+    "target_op",
+    "unit",
+    "pace",
+    "weight",
+    "period_start",
+    "period_end",
+    "eval_date",
+    "closed",
+    "elapsed",
+)
+# Text columns with few values: fetched as DuckDB ENUMs (Arrow dictionaries), decoded once.
+_ENUM_COLUMNS = {
+    "status": rules.STATUSES,
+    "target_source": ("catalog", "year", "locality"),
+    "reason": ("no_dataset", "no_rows", "not_applicable"),
+}
 _DATE_COLUMNS = ("period_start", "period_end", "eval_date")
+
+# Parts of the attainment run at once, one per core (at most 2: the grid and the catalog's spans
+# are repeated in each part), and only with enough goals to share.
+_PARTS = max(1, min(2, os.cpu_count() or 1))
+_MIN_GOALS_PER_PART = 3
 
 # Which column of each dataset table marks a row as current, and how its rows are traced.
 _TRACE_SQL = {
@@ -398,30 +429,108 @@ def _parsed(cur: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statement:
     return cache[sql]
 
 
+def _fetch_sql(sql: str) -> str:
+    """The attainment SQL as fetched: without the lookup columns, the short texts as ENUMs."""
+    enums = ",\n    ".join(
+        f"CAST({c} AS ENUM({', '.join(_sql_str(v) for v in values)})) AS {c}"
+        for c, values in _ENUM_COLUMNS.items()
+    )
+    excluded = ", ".join((*_LOOKUP_COLUMNS, *_ENUM_COLUMNS))
+    return f"SELECT * EXCLUDE ({excluded}),\n    {enums}\nFROM (\n{sql}\n)"
+
+
 def _fetch(store: Store, sql: str) -> pa.Table:
-    """Run the attainment SQL, fetching every column but the repeated text ones, as Arrow."""
-    fetch = f"SELECT * EXCLUDE ({', '.join(_LOOKUP_COLUMNS)})\nFROM (\n{sql}\n)"
+    """Run the attainment SQL (see _fetch_sql) and return the rows as Arrow."""
     with store.cursor() as cur, warnings.catch_warnings():
         # DuckDB suggests fetching from a relation instead, which binds this large query twice.
+        # (catch_warnings is not thread-safe: at worst this narrow filter stays installed.)
         warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
-        return cur.execute(_parsed(cur, fetch)).to_arrow_table()
+        return cur.execute(_parsed(cur, _fetch_sql(sql))).to_arrow_table()
 
 
-def _frame(table: pa.Table, catalog: Catalog, authorities: pd.DataFrame) -> pd.DataFrame:
-    """The tidy frame from the fetched rows: sorted, text columns attached by position."""
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads for running parts of the attainment at once (DuckDB releases the GIL)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=_PARTS, thread_name_prefix="yaad-attainment")
+        return _POOL
+
+
+def _split(goals: Sequence[Goal], parts: int) -> list[list[str]]:
+    """Goal ids in `parts` groups of about equal measure SQL (a proxy for the work), catalog order."""
+    groups: list[list[Goal]] = [[] for _ in range(parts)]
+    load = [0] * parts
+    for g in sorted(goals, key=lambda g: -len(g.measure or "")):
+        i = load.index(min(load))
+        groups[i].append(g)
+        load[i] += len(g.measure or "") + 200  # + the goal's share of the grid
+    order = {g.id: n for n, g in enumerate(goals)}
+    return [sorted((g.id for g in grp), key=order.__getitem__) for grp in groups if grp]
+
+
+def _run(store: Store, catalog: Catalog, goal_ids: list[str], **kw: object) -> pa.Table:
+    """The attainment rows for these goals: one query, or a few run at once on both cores.
+
+    Each part is the same SQL for a subset of the goals (build_sql), so the rows are identical;
+    the parts run on separate cursors, so a commit between them could mix two versions of the
+    data — the data version is compared before and after, and a mixed result is computed again.
+    """
+    goals = [catalog.goal(g) for g in goal_ids]
+    if _PARTS < 2 or len(goals) < 2 * _MIN_GOALS_PER_PART:
+        return _fetch(store, build_sql(catalog, goal_ids, order_rows=False, **kw))  # type: ignore[arg-type]
+    sqls = [build_sql(catalog, ids, order_rows=False, **kw) for ids in _split(goals, _PARTS)]  # type: ignore[arg-type]
+    for _ in range(3):
+        before = store.data_version()
+        tables = list(_pool().map(lambda q: _fetch(store, q), sqls))
+        if store.data_version() == before:
+            break
+    else:  # written to all the time: one query sees one version
+        return _fetch(store, build_sql(catalog, goal_ids, order_rows=False, **kw))  # type: ignore[arg-type]
+    return pa.concat_tables(tables)
+
+
+def _period_lookup(first: int, last: int, as_of: dt.date) -> dict[str, np.ndarray]:
+    """Per period key 3 × (year - first) + half: its dates, closed flag and elapsed share.
+
+    The same rules as the periods CTE (see _periods_ctes), for the rows' lookup columns.
+    """
+    spans = []
+    for y in range(first, last + 1):
+        spans += [(dt.date(y, 1, 1), dt.date(y, 12, 31)), (dt.date(y, 1, 1), dt.date(y, 6, 30))]
+        spans.append((dt.date(y, 7, 1), dt.date(y, 12, 31)))
+    start = np.array([a for a, _ in spans], dtype="datetime64[D]").reshape(-1)
+    end = np.array([b for _, b in spans], dtype="datetime64[D]").reshape(-1)
+    day = np.datetime64(as_of, "D")
+    eval_date = np.minimum(end, day)
+    return {
+        "period_start": start.astype("datetime64[us]"),
+        "period_end": end.astype("datetime64[us]"),
+        "eval_date": eval_date.astype("datetime64[us]"),
+        "closed": day > end,
+        "elapsed": ((eval_date - start).astype(np.int64) + 1) / ((end - start).astype(np.int64) + 1),
+    }
+
+
+def _frame(table: pa.Table, catalog: Catalog, authorities: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """The tidy frame from the fetched rows: sorted, goal and period columns attached by position."""
     if table.num_rows:
         # authority, goal order, then period (year; the year before its halves)
         keys = ("locality_code", "goal_order", "year", "half")
         code, goal, year, half = (table[c].to_numpy() for c in keys)
         key = (code.astype(np.int64) * 64 + goal) * 65536 + (year.astype(np.int64) - year.min()) * 3 + half
         table = table.take(pa.array(np.argsort(key, kind="stable")))
+    for c in _ENUM_COLUMNS:
+        table = table.set_column(table.schema.get_field_index(c), c, table[c].cast(pa.string()))
     df = table.to_pandas(date_as_object=False)
     goal_order = df["goal_order"].to_numpy()
     half = df["half"].to_numpy()
     years = df["year"].to_numpy()
     cols: dict[str, object] = {c: df[c] for c in df.columns if c not in ("goal_order", "half")}
-    for c in _DATE_COLUMNS:
-        cols[c] = df[c].astype("datetime64[us]")
     goals = catalog.goals
     for column, values in (
         ("goal", [g.id for g in goals]),
@@ -432,12 +541,17 @@ def _frame(table: pa.Table, catalog: Catalog, authorities: pd.DataFrame) -> pd.D
         ("target_op", [g.target.op for g in goals]),
     ):
         cols[column] = _take(values, goal_order)
+    weights = np.array([np.nan if g.weight is None else float(g.weight) for g in goals])
+    cols["weight"] = pd.Series(weights[goal_order], index=df.index)
     # period key = 3 × (year - first year) + half (0: the year, 1 and 2: its halves)
     first = int(years.min()) if len(years) else 0
     last = int(years.max()) if len(years) else -1
+    period_key = 3 * (years.astype(np.int64) - first) + half
     labels = [p for y in range(first, last + 1) for p in (str(y), f"{y}-H1", f"{y}-H2")]
-    cols["period"] = _take(labels, 3 * (years.astype(np.int64) - first) + half)
+    cols["period"] = _take(labels, period_key)
     cols["period_kind"] = _take(["year", "half_year"], np.minimum(half, 1))
+    for column, values in _period_lookup(first, last, as_of).items():
+        cols[column] = pd.Series(values[period_key], index=df.index)
     position = pd.Index(authorities["code"]).get_indexer(df["locality_code"])
     cols["locality_name"] = _take(authorities["name"].tolist(), position)
     cols["locality_name_en"] = _take(authorities["name_en"].tolist(), position)
@@ -469,12 +583,11 @@ def attainment(
         codes = [c for c in (codes if codes is not None else scope) if c in set(scope)]
     if not goal_ids or (year is not None and year > day.year):
         return pd.DataFrame(columns=list(OUTPUT_COLUMNS))
-    sql = build_sql(catalog, goal_ids, as_of=day, year=year, codes=codes, order_rows=False)
-    table = _fetch(store, sql)
+    table = _run(store, catalog, goal_ids, as_of=day, year=year, codes=codes)
     # Names and labels are attached here, from small lookups, rather than carried per row in SQL:
     # converting repeated strings row by row is most of the cost of fetching the frame.
     authorities = store.query_df("SELECT code, name, name_en FROM authorities")
-    return _frame(table, catalog, authorities)
+    return _frame(table, catalog, authorities, day)
 
 
 def explain(
