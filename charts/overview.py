@@ -30,6 +30,28 @@ class OverviewFilters:
 
 
 @dataclass(frozen=True)
+class FilterChoices:
+    """What the overview's filters offer: districts, peer-group columns and each column's values."""
+
+    districts: tuple[str, ...]
+    peer_columns: tuple[str, ...]
+    peer_values: dict[str, tuple[str, ...]]
+
+
+NOT_PEER_COLUMNS = ("authority_code", "name", "name_en", "population", "lat", "lon", "district")
+
+
+def filter_choices(peers: pd.DataFrame) -> FilterChoices:
+    """The filter options from the peer-group table (metrics.peers), sorted for the pickers."""
+    columns = tuple(c for c in peers.columns if c not in NOT_PEER_COLUMNS)
+    return FilterChoices(
+        districts=tuple(sorted(peers["district"].dropna().unique())),
+        peer_columns=columns,
+        peer_values={c: tuple(sorted(peers[c].dropna().astype(str).unique())) for c in columns},
+    )
+
+
+@dataclass(frozen=True)
 class Overview:
     """Everything the overview page shows, computed."""
 

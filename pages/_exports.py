@@ -1,7 +1,9 @@
 """Download buttons for exports: charts as PNG/SVG/PDF, tables as Excel, decks, blank templates.
 
-Files are made only when a button is clicked (deferred `data=` callables), so pages stay fast;
-the builders live in charts/ and exports/, the same ones the CLI uses. Buttons appear only for
+Files are made only when a button is clicked (deferred `data=` callables), and the buttons
+themselves only when their menu is opened (a popover that reruns the page when it opens), so a
+page's ordinary rerun does not build a dozen download widgets. The builders live in charts/ and
+exports/, the same ones the CLI uses. Buttons appear only for
 roles that may export (store.access), and every file made is written to the audit log.
 """
 
@@ -13,6 +15,7 @@ from collections.abc import Callable
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.elements.lib.mutable_popover_container import PopoverContainer
 
 from pages._shared import get_store, lang, t, user
 from store import audit
@@ -59,24 +62,44 @@ def _unavailable() -> bool:
     return bool(missing)
 
 
-def chart_downloads(fig: go.Figure, name: str, key: str) -> None:
-    """PNG, SVG and PDF buttons under a chart (or what to install, when exports cannot run)."""
-    who = _allowed()
-    if who is None or _unavailable():
-        return
-    from charts.export import shared_renderer
+def export_menu(label: str, key: str, icon: str = ":material/download:") -> PopoverContainer | None:
+    """A closed-by-default menu whose contents are built only while it is open (None when closed).
 
-    cols = st.columns(6)
-    for col, fmt in zip(cols, ("png", "svg", "pdf"), strict=False):
-        col.download_button(
-            fmt.upper(),
-            data=_audited(who, "chart", f"{name}.{fmt}", lambda fmt=fmt: shared_renderer().render(fig, fmt)),
-            file_name=f"{name}.{fmt}",
-            mime=MIME[fmt],
-            key=f"{key}_{fmt}",
-            on_click="ignore",
-            icon=":material/download:",
-        )
+    `st.popover(on_change="rerun")` reruns the page when the reader opens or closes it and reports
+    `.open`; AppTest opens it with `at.session_state[key] = True`.
+    """
+    menu = st.popover(label, icon=icon, key=key, on_change="rerun")
+    return menu if menu.open else None
+
+
+def chart_downloads(fig: go.Figure, name: str, key: str) -> None:
+    """An export menu under a chart: PNG, SVG and PDF (or what to install, when exports cannot run).
+
+    The menu's key is `{key}_menu`; the buttons' keys `{key}_png`, `{key}_svg`, `{key}_pdf`.
+    """
+    who = _allowed()
+    if who is None:
+        return
+    menu = export_menu(t("exports"), f"{key}_menu")
+    if menu is None:
+        return
+    with menu:
+        if _unavailable():
+            return
+        from charts.export import shared_renderer
+
+        for col, fmt in zip(st.columns(3), ("png", "svg", "pdf"), strict=True):
+            col.download_button(
+                fmt.upper(),
+                data=_audited(
+                    who, "chart", f"{name}.{fmt}", lambda fmt=fmt: shared_renderer().render(fig, fmt)
+                ),
+                file_name=f"{name}.{fmt}",
+                mime=MIME[fmt],
+                key=f"{key}_{fmt}",
+                on_click="ignore",
+                icon=":material/download:",
+            )
 
 
 def table_download(df: pd.DataFrame, name: str, key: str) -> None:
@@ -101,13 +124,18 @@ def table_download(df: pd.DataFrame, name: str, key: str) -> None:
 
 
 def deck_downloads(kind: str, year: int, key: str, locality: int | None = None) -> None:
-    """Steering-committee deck buttons (PPTX and PDF) for a locality or the nation."""
+    """A menu of steering-committee decks (PPTX and PDF) for a locality or the nation.
+
+    The menu's key is `{key}_menu`; the buttons' keys `{key}_pptx` and `{key}_pdf`.
+    """
     from exports.deck import deck_pdf, locality_deck, national_deck
 
     who = _allowed()
     if who is None:
         return
-    st.subheader(t("exports"))
+    menu = export_menu(t("deck_menu"), f"{key}_menu", icon=":material/slideshow:")
+    if menu is None:
+        return
     as_of = dt.date.today()
     code = lang()
 
@@ -116,20 +144,20 @@ def deck_downloads(kind: str, year: int, key: str, locality: int | None = None) 
             return national_deck(get_store(), year, as_of, lang=code, user=who)
         return locality_deck(get_store(), int(locality), year, as_of, lang=code, user=who)
 
-    c1, c2 = st.columns(2)
     name = f"yaad_{kind}_{locality or 'national'}_{year}"
-    if _unavailable():
-        return
-    c1.download_button(
-        t("deck_pptx"), data=_audited(who, "deck", f"{name}.pptx", pptx), file_name=f"{name}.pptx",
-        mime=MIME["pptx"], key=f"{key}_pptx",
-        on_click="ignore", icon=":material/slideshow:",
-    )  # fmt: skip
-    c2.download_button(
-        t("deck_pdf"), data=_audited(who, "deck", f"{name}.pdf", lambda: deck_pdf(pptx())),
-        file_name=f"{name}.pdf", mime=MIME["pdf"],
-        key=f"{key}_pdf", on_click="ignore", icon=":material/picture_as_pdf:",
-    )  # fmt: skip
+    with menu:
+        if _unavailable():
+            return
+        st.download_button(
+            t("deck_pptx"), data=_audited(who, "deck", f"{name}.pptx", pptx), file_name=f"{name}.pptx",
+            mime=MIME["pptx"], key=f"{key}_pptx",
+            on_click="ignore", icon=":material/slideshow:",
+        )  # fmt: skip
+        st.download_button(
+            t("deck_pdf"), data=_audited(who, "deck", f"{name}.pdf", lambda: deck_pdf(pptx())),
+            file_name=f"{name}.pdf", mime=MIME["pdf"],
+            key=f"{key}_pdf", on_click="ignore", icon=":material/picture_as_pdf:",
+        )  # fmt: skip
 
 
 def template_downloads(localities: list[str] | None = None) -> None:

@@ -21,7 +21,7 @@ from pages._shared import (
     goal_labels,
     lang,
     overview,
-    peers,
+    overview_choices,
     require_page,
     show_rows_behind,
     t,
@@ -40,7 +40,7 @@ def render() -> None:
     if not available:
         empty_state()
 
-    groups = peers(version)
+    choices = overview_choices(version)
     models = catalog().models
     f1, f2, f3, f4 = st.columns(4)
     with f1:
@@ -51,21 +51,14 @@ def render() -> None:
         format_func=lambda m: t("all") if m is None else getattr(models[m], lang()),
     )
     district = f3.selectbox(
-        t("district"),
-        [None, *sorted(groups["district"].dropna().unique())],
-        format_func=lambda d: t("all") if d is None else d,
+        t("district"), [None, *choices.districts], format_func=lambda d: t("all") if d is None else d
     )
-    attribute_columns = [
-        c
-        for c in groups.columns
-        if c not in ("authority_code", "name", "name_en", "population", "lat", "lon", "district")
-    ]
     peer_column = f4.selectbox(
-        t("peer_group"), [None, *attribute_columns], format_func=lambda c: t("all") if c is None else c
+        t("peer_group"), [None, *choices.peer_columns], format_func=lambda c: t("all") if c is None else c
     )
     peer_value = None
     if peer_column:
-        peer_value = st.selectbox(t("peer_value"), sorted(groups[peer_column].dropna().astype(str).unique()))
+        peer_value = st.selectbox(t("peer_value"), choices.peer_values[peer_column])
 
     view = overview(version, OverviewFilters(year, model, district, peer_column, peer_value), lang())
     c1, c2, c3, c4 = st.columns(4)

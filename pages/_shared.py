@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +16,9 @@ import yaml
 
 from store import Store, default_db_path
 from store.access import AccessDenied, User, can
+
+if TYPE_CHECKING:
+    from charts.overview import FilterChoices
 
 STRINGS_PATH = Path(__file__).with_name("strings.yaml")
 
@@ -194,6 +198,14 @@ def peers(data_version: int) -> pd.DataFrame:
     groups = peer_groups(store)
     coords = store.query_df("SELECT code AS authority_code, lat, lon FROM authorities")
     return groups.merge(coords, on="authority_code", how="left")
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def overview_choices(data_version: int) -> FilterChoices:
+    """The overview's filter options, worked out once per data version (shared, read-only)."""
+    from charts.overview import filter_choices
+
+    return filter_choices(peers(data_version))
 
 
 def overview(data_version: int, filters, lang_code: str):  # noqa: ANN001 - charts.overview types

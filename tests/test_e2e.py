@@ -129,6 +129,7 @@ def test_upload_changes_scorecard_and_pages_are_rtl(tmp_path, browser):
         page.get_by_text("arad_round_tables.xlsx").first.wait_for(state="attached", timeout=30_000)
 
         # The scorecard downloads as SVG with its Hebrew labels (kaleido on Debian's Chromium).
+        page.get_by_role("button", name="ייצוא").first.click()  # the scorecard's export menu
         with page.expect_download(timeout=60_000) as download:
             page.get_by_role("button", name="SVG").first.click()
         svg = Path(download.value.path()).read_text(encoding="utf-8")
@@ -152,6 +153,7 @@ def test_upload_changes_scorecard_and_pages_are_rtl(tmp_path, browser):
         # A steering-committee deck from the locality page opens as 16:9 PowerPoint with RTL text.
         page.get_by_role("link", name="רשות", exact=True).click()
         expect(page.get_by_role("heading", name="רשות", exact=True)).to_be_visible(timeout=30_000)
+        page.get_by_role("button", name="מצגת לוועדת ההיגוי", exact=True).click()  # the deck menu
         with page.expect_download(timeout=120_000) as download:
             page.get_by_role("button", name="מצגת לוועדת ההיגוי (PowerPoint)").click()
         deck = Presentation(download.value.path())

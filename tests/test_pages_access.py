@@ -119,6 +119,7 @@ def test_viewer_sees_only_their_locality_cannot_upload_roll_back_or_export(app_d
     at = new_app("netanya_viewer").run()
     assert scorecard_localities(at) == ["נתניה"]
     assert not at.get("download_button"), "viewers do not export"
+    assert "dl_scorecard_menu" not in at.session_state, "nor see an export menu"
     at.switch_page("pages/data_quality.py").run()
     assert not any(b.label == "בטלו את הייבוא" for b in at.button)
     with pytest.raises(ValueError, match="Could not find a navigation page"):
@@ -129,7 +130,10 @@ def test_viewer_sees_only_their_locality_cannot_upload_roll_back_or_export(app_d
 def test_staff_see_everything_edit_targets_but_do_not_upload(app_db):
     at = new_app("staff").run()
     assert len(scorecard_localities(at)) == 11
-    assert at.get("download_button"), "staff export"
+    assert not at.get("download_button"), "export buttons are built only when their menu opens"
+    at.session_state["dl_scorecard_menu"] = True  # the reader opens the scorecard's export menu
+    at.run()
+    assert {b.proto.label for b in at.get("download_button")} == {"PNG", "SVG", "PDF"}, "staff export"
     at.switch_page("pages/targets.py").run()
     at.selectbox(key="year").set_value(2025).run()
     next(sb for sb in at.selectbox if sb.label == "יעד").set_value("round_table_meetings")
