@@ -1,19 +1,19 @@
-"""The attainment engine: the catalog's measures composed into one readable DuckDB query.
+"""The attainment engine: the catalog's measures in DuckDB, the table of cells in numpy.
 
-Two verbs, as in metricflow: `attainment` runs it and returns the tidy frame (docs/CONTRACTS.md);
-`explain` returns the SQL for one goal, so no number is a black box. `source_rows` shows the
-stored rows behind one number. Everything is computed in SQL, and the result is a pure function
-of the store contents and the arguments.
+Two verbs, as in metricflow: `attainment` computes the tidy frame (docs/CONTRACTS.md); `explain`
+returns the one readable SQL query that gives the same rows for a goal, so no number is a black
+box. `source_rows` shows the stored rows behind one number. The result is a pure function of the
+store contents and the arguments.
 
 Periods: the table runs from the first year with dated activity data to the as-of year (or only
 `year`). Dated activity is the rows of the log datasets (meetings, trainings, volunteers, budgets:
 the dates each row covers) and the snapshot datasets' own update/report date (`reported` in the
 catalog, e.g. programs.last_updated) — never a snapshot's historical date such as a program's
 start date, so one program started in 2013 does not add a decade of no_data years. Only when the
-store has no such dates does the table start at the earliest date of anything. As before, the
-authorities in the table are every authority that sent any row (`scope`).
+store has no such dates does the table start at the earliest date of anything. The authorities in
+the table are every authority that sent any row (`scope`).
 
-The query, in order:
+The readable query (build_sql; `explain`, `attainment_sql`), in order:
   spans     one scan per dataset: month-aligned spans with row counts (scope, first year, no_data)
   periods   years and half-years from the first year to as-of, with elapsed share and eval date
   coverage  rows sent per coverage key (a goal's dataset or datasets) × authority × period, for
@@ -22,12 +22,15 @@ The query, in order:
   goals     one row of constants per goal (target op and bounds, pace, unit, weight, empty value)
   grid      scope × goals × the periods of each goal's kind, joined to coverage, measures, targets
   and the status, pace and forecast rules of metrics/status.py.
-`attainment` runs exactly this SQL; it drops the columns that depend only on the goal or the
-period (goal, period, labels, op, unit, pace, weight, period dates, closed, elapsed) from the fetch
-and attaches them from small lookups by goal_order and period key, and fetches status, target
-source and reason as ENUMs — far cheaper than converting them row by row. On a machine with two
-cores or more the goals are split in two groups of about equal work, and the same SQL for each
-group runs at once on its own cursor (DuckDB releases the GIL); the data version is compared
+
+`attainment` runs the same CTEs up to the measures (inputs_sql) and returns their rows instead
+of joining them: the measures, the coverage, the scope and the first year — about 66,000 small
+rows at national scale. metrics/grid.py lays them on the grid of cells as dense arrays and
+applies the targets and the numpy form of the same rules (tested equal to the SQL, and the whole
+table equal to build_sql's, row for row). Joining 55,845 cells and evaluating the rules row by
+row cost DuckDB about as much as all the measures, plus planning a query of ~300 operators.
+On a machine with two cores or more the measures are split in two groups of about equal work
+that run at once on their own cursors (DuckDB releases the GIL); the data version is compared
 before and after so the two parts never mix two versions of the store.
 """
 
@@ -45,6 +48,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from metrics import grid
 from metrics import status as rules
 from metrics.catalog import Catalog, Goal, load_catalog
 from store import Store
@@ -385,6 +389,58 @@ def build_sql(
     )
 
 
+def _cov_keys(goals: Sequence[Goal]) -> list[str]:
+    """The coverage keys of these goals, sorted: positions in this list identify them in the inputs."""
+    return sorted({k for g in goals if (k := _cov_key(g)) is not None})
+
+
+def inputs_sql(
+    catalog: Catalog,
+    goal_ids: Sequence[str],
+    *,
+    as_of: dt.date,
+    year: int | None = None,
+    codes: Sequence[int] | None = None,
+    measures_of: Sequence[str] | None = None,
+    grid_rows: bool = True,
+) -> str:
+    """What the attainment table needs from the stored rows, as one query (see metrics/grid.py).
+
+    The same CTEs as build_sql — spans, scope, periods, coverage and the catalog measures — with
+    their rows returned instead of joined to the grid: (kind, k, authority_code, pid, value) where
+    kind 0 is a measure (k = catalog goal order), 1 the rows sent (k = position in the goals'
+    sorted coverage keys), 2 an authority in scope, 3 the first year (in value). `measures_of`
+    limits the measures to some of the goals, and grid_rows=False leaves out kinds 1–3, so the
+    work can be split into parts that run at once.
+    """
+    goals = [catalog.goal(g) for g in dict.fromkeys(goal_ids)]
+    mine = goals if measures_of is None else [catalog.goal(g) for g in dict.fromkeys(measures_of)]
+    order = {g.id: i for i, g in enumerate(catalog.goals)}
+    keys = ", ".join(_sql_str(k) for k in _cov_keys(goals)) or "NULL"
+    head = (
+        (
+            "WITH\n"
+            + _spans_cte(catalog, as_of)
+            + _scope_ctes(as_of, codes)
+            + _periods_ctes(as_of, year)
+            + (_coverage_cte(goals) if grid_rows else "")
+            + "".join(_measure_cte(g) for g in mine if g.measure is not None)
+            + _goals_cte(mine, order)
+        )
+        .rstrip()
+        .rstrip(",")
+    )
+    select = "SELECT 0 AS kind, goal_order AS k, authority_code, pid, value FROM measures"
+    if grid_rows:
+        select += (
+            f"\nUNION ALL SELECT 1, list_position([{keys}], cov_key) - 1, authority_code, pid,"
+            " CAST(n AS DOUBLE) FROM coverage"
+            "\nUNION ALL SELECT 2, NULL, authority_code, NULL, NULL FROM scope"
+            "\nUNION ALL SELECT 3, NULL, NULL, NULL, first_year FROM bounds"
+        )
+    return f"-- Yaad attainment inputs, as of {as_of.isoformat()}\n{head}\n{select}\n"
+
+
 def resolve_localities(store: Store, localities: Iterable[int | str]) -> list[int]:
     """Authority codes for codes or names (exact Hebrew/English name, or a unique substring)."""
     authorities = store.query_df("SELECT code, name, name_en FROM authorities")
@@ -473,25 +529,105 @@ def _split(goals: Sequence[Goal], parts: int) -> list[list[str]]:
     return [sorted((g.id for g in grp), key=order.__getitem__) for grp in groups if grp]
 
 
-def _run(store: Store, catalog: Catalog, goal_ids: list[str], **kw: object) -> pa.Table:
-    """The attainment rows for these goals: one query, or a few run at once on both cores.
+_TARGETS_SQL = """
+SELECT goal, year, authority_code, target_id, target_low, target_high FROM targets
+WHERE superseded_by IS NULL AND (target_low IS NOT NULL OR target_high IS NOT NULL)
+"""
 
-    Each part is the same SQL for a subset of the goals (build_sql), so the rows are identical;
-    the parts run on separate cursors, so a commit between them could mix two versions of the
-    data — the data version is compared before and after, and a mixed result is computed again.
+
+def _run(
+    store: Store,
+    catalog: Catalog,
+    goal_ids: list[str],
+    *,
+    as_of: dt.date,
+    year: int | None,
+    codes: Sequence[int] | None,
+) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """The inputs of the grid (inputs_sql) and the current target overrides.
+
+    With two cores or more, the measures are split in two groups of about equal work and the
+    parts run at once, each on its own cursor (DuckDB releases the GIL). Separate cursors could see
+    a commit in between, so the data version is compared before and after, and a mixed result is
+    read again.
     """
     goals = [catalog.goal(g) for g in goal_ids]
-    if _PARTS < 2 or len(goals) < 2 * _MIN_GOALS_PER_PART:
-        return _fetch(store, build_sql(catalog, goal_ids, order_rows=False, **kw))  # type: ignore[arg-type]
-    sqls = [build_sql(catalog, ids, order_rows=False, **kw) for ids in _split(goals, _PARTS)]  # type: ignore[arg-type]
+    kw = {"as_of": as_of, "year": year, "codes": codes}
+    split = _PARTS > 1 and len(goals) >= 2 * _MIN_GOALS_PER_PART
+    groups = _split(goals, _PARTS) if split else [goal_ids]
+    sqls = [
+        inputs_sql(catalog, goal_ids, measures_of=ids, grid_rows=(i == 0), **kw)  # type: ignore[arg-type]
+        for i, ids in enumerate(groups)
+    ]
     for _ in range(3):
         before = store.data_version()
-        tables = list(_pool().map(lambda q: _fetch(store, q), sqls))
+        tables = (
+            list(_pool().map(lambda q: _fetch_rows(store, q), sqls))
+            if split
+            else [_fetch_rows(store, sqls[0])]
+        )
+        targets = store.query_df(_TARGETS_SQL)
         if store.data_version() == before:
             break
     else:  # written to all the time: one query sees one version
-        return _fetch(store, build_sql(catalog, goal_ids, order_rows=False, **kw))  # type: ignore[arg-type]
-    return pa.concat_tables(tables)
+        sql = inputs_sql(catalog, goal_ids, **kw)  # type: ignore[arg-type]
+        tables, targets = [_fetch_rows(store, sql)], store.query_df(_TARGETS_SQL)
+    return {c: np.concatenate([t[c] for t in tables]) for c in tables[0]}, targets
+
+
+def _fetch_rows(store: Store, sql: str) -> dict[str, np.ndarray]:
+    """Run an inputs query (parsed once per thread) and return its columns, NULL as -1 or NaN.
+
+    (numpy rather than Arrow: as fast here, and without DuckDB's warning about Arrow from a
+    DB-API result, which cannot be silenced safely from two threads at once.)
+    """
+    with store.cursor() as cur:
+        columns = cur.execute(_parsed(cur, sql)).fetchnumpy()
+    out = {}
+    for name, col in columns.items():
+        fill = np.nan if col.dtype.kind == "f" else -1
+        out[name] = np.ma.filled(col, fill) if isinstance(col, np.ma.MaskedArray) else np.asarray(col)
+    return out
+
+
+def _cells_frame(cells: dict[str, np.ndarray], catalog: Catalog, authorities: pd.DataFrame) -> pd.DataFrame:
+    """The tidy frame from the grid's columns: texts attached from small lookups by position.
+
+    Built as one Arrow table and converted once: far cheaper than thirty pandas Series.
+    """
+    goal_order, half, years = cells["goal_order"], cells["half"], cells["year"]
+    n = len(goal_order)
+    goals = catalog.goals
+    first = int(years.min()) if n else 0
+    last = int(years.max()) if n else -1
+    labels = [p for y in range(first, last + 1) for p in (str(y), f"{y}-H1", f"{y}-H2")]
+    position = pd.Index(authorities["code"]).get_indexer(cells["locality_code"])
+    texts: dict[str, tuple[Sequence[object], np.ndarray]] = {
+        "locality_name": (authorities["name"].tolist(), position),
+        "locality_name_en": (authorities["name_en"].tolist(), position),
+        "goal": ([g.id for g in goals], goal_order),
+        "label_he": ([g.label_he for g in goals], goal_order),
+        "label_en": ([g.label_en for g in goals], goal_order),
+        "unit": ([g.unit for g in goals], goal_order),
+        "pace": ([g.pace for g in goals], goal_order),
+        "target_op": ([g.target.op for g in goals], goal_order),
+        "period": (labels, 3 * (years.astype(np.int64) - first) + half),
+        "period_kind": (["year", "half_year"], np.minimum(half, 1)),
+        "status": (rules.STATUSES, cells["status"]),
+        "target_source": (grid.TARGET_SOURCES, cells["target_source"]),
+        "reason": (grid.REASONS, cells["reason"]),
+    }
+    arrays = []
+    for c in OUTPUT_COLUMNS:
+        if c in texts:
+            values, index = texts[c]
+            index = np.asarray(index, dtype=np.int64)
+            missing = index < 0
+            positions = pa.array(index, mask=missing) if missing.any() else pa.array(index)
+            arrays.append(pa.array(list(values), pa.string()).take(positions))
+        else:
+            arrays.append(pa.array(cells[c]))
+    return pa.Table.from_arrays(arrays, names=list(OUTPUT_COLUMNS)).to_pandas(date_as_object=False)
 
 
 def _period_lookup(first: int, last: int, as_of: dt.date) -> dict[str, np.ndarray]:
@@ -583,9 +719,41 @@ def attainment(
         codes = [c for c in (codes if codes is not None else scope) if c in set(scope)]
     if not goal_ids or (year is not None and year > day.year):
         return pd.DataFrame(columns=list(OUTPUT_COLUMNS))
-    table = _run(store, catalog, goal_ids, as_of=day, year=year, codes=codes)
-    # Names and labels are attached here, from small lookups, rather than carried per row in SQL:
-    # converting repeated strings row by row is most of the cost of fetching the frame.
+    inputs, targets = _run(store, catalog, goal_ids, as_of=day, year=year, codes=codes)
+    cells = grid.assemble(
+        inputs,
+        targets,
+        catalog,
+        goal_ids,
+        _cov_keys([catalog.goal(g) for g in goal_ids]),
+        as_of=day,
+        year=year,
+    )
+    # Names and labels are attached here, from small lookups, rather than carried per row:
+    # converting repeated strings row by row is most of the cost of building the frame.
+    authorities = store.query_df("SELECT code, name, name_en FROM authorities")
+    return _cells_frame(cells, catalog, authorities)
+
+
+def attainment_sql(
+    store: Store,
+    *,
+    year: int | None = None,
+    as_of: dt.date | str | None = None,
+    goals: Iterable[str] | None = None,
+    catalog: Catalog | None = None,
+) -> pd.DataFrame:
+    """The same table computed by the one readable query that `explain` shows (build_sql).
+
+    Slower than `attainment` (DuckDB joins every cell and applies the rules row by row); kept as
+    the reference the engine is checked against, row for row (tests/test_metrics_engine.py).
+    """
+    catalog = catalog or load_catalog()
+    day = _as_of(as_of)
+    goal_ids = list(goals) if goals is not None else list(catalog.goal_ids)
+    if not goal_ids or (year is not None and year > day.year):
+        return pd.DataFrame(columns=list(OUTPUT_COLUMNS))
+    table = _fetch(store, build_sql(catalog, goal_ids, as_of=day, year=year, order_rows=False))
     authorities = store.query_df("SELECT code, name, name_en FROM authorities")
     return _frame(table, catalog, authorities, day)
 
@@ -597,7 +765,11 @@ def explain(
     as_of: dt.date | str | None = None,
     year: int | None = None,
 ) -> str:
-    """The SQL the engine runs for one goal: its measure, coverage, targets and status rules."""
+    """The SQL for one goal: its measure, coverage, targets and status rules, as one readable query.
+
+    It gives exactly the rows `attainment` gives for the goal (the engine runs the same measure
+    and coverage SQL, and applies the same rules to the cells in numpy; tested row for row).
+    """
     catalog = catalog or load_catalog()
     catalog.goal(goal_id)
     return build_sql(catalog, [goal_id], as_of=_as_of(as_of), year=year)

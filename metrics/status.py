@@ -1,8 +1,9 @@
 """Status, pace and forecast rules, as pure functions and as the SQL the engine runs.
 
-The engine computes the whole attainment table in DuckDB, so each rule exists twice: a small
-Python function (documentation, unit tests, callers with one number) and the SQL expression built
-from the same constants. tests/test_metrics_status.py checks they agree on a grid of inputs.
+Each rule exists three times, from the same constants: a small Python function (documentation,
+unit tests, callers with one number), the SQL expression that `explain` shows and the readable
+attainment query runs, and a numpy form the engine applies to its table of cells at once
+(metrics/grid.py). tests/test_metrics_status.py checks all three agree on a grid of inputs.
 
 Rules (documented for users in the README):
 - Closed period (as-of after its end): `achieved` when the value meets the target
@@ -25,6 +26,8 @@ Rules (documented for users in the README):
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 AT_RISK_SHARE = 0.75  # ">=": at risk down to 75% of where the locality should be by now
 NEAR_LIMIT_SHARE = 0.8  # "<=": at risk above 80% of the allowed maximum
@@ -181,3 +184,81 @@ SCORE_SQL = f"""CASE
     WHEN value <= target_high THEN {_SIDE_LOW}
     ELSE {_SIDE_HIGH}
 END"""
+
+
+# -- the same rules over numpy arrays, for the engine's table of cells (metrics/grid.py) ----------
+#    NaN stands for NULL; each function follows its SQL CASE above branch by branch.
+
+
+def expected_by_now_np(
+    low: np.ndarray, elapsed: np.ndarray, accumulating: np.ndarray, integer: np.ndarray
+) -> np.ndarray:
+    """EXPECTED_SQL: NaN without a low bound; pro-rated for accumulating goals, rounded for counts."""
+    share = low * elapsed
+    return np.where(accumulating, np.where(integer, np.floor(share + 0.5), share), low)
+
+
+def forecast_np(
+    value: np.ndarray, elapsed: np.ndarray, pace: np.ndarray, days_left: np.ndarray
+) -> np.ndarray:
+    """FORECAST_SQL: flow value / elapsed share, age value + days left, others the value."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flow = np.where(elapsed > 0, value / elapsed, value)
+    return np.where(pace == "flow", flow, np.where(pace == "age", value + days_left, value))
+
+
+def status_np(
+    value: np.ndarray,
+    op: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    closed: np.ndarray,
+    expected: np.ndarray,
+    integer: np.ndarray,
+) -> np.ndarray:
+    """STATUS_SQL as positions in STATUSES (int8)."""
+    code = {s: i for i, s in enumerate(STATUSES)}
+    ge, le, between = op == ">=", op == "<=", op == "between"
+    info = (op == "info") | ((ge | between) & np.isnan(low)) | ((le | between) & np.isnan(high))
+    met = (ge & (value >= low)) | (le & (value <= high)) | (between & (value >= low) & (value <= high))
+    behind = np.select(
+        [value >= expected, (value >= AT_RISK_SHARE * expected) | (integer & (value >= expected - 1))],
+        [code["on_track"], code["at_risk"]],
+        code["off_track"],
+    )
+    near = np.select(
+        [value > high, value > NEAR_LIMIT_SHARE * high],
+        [code["off_track"], code["at_risk"]],
+        code["on_track"],
+    )
+    return np.select(
+        [np.isnan(value), info, closed & met, closed, le, between & (value > high)],
+        [code["no_data"], code["info"], code["achieved"], code["missed"], near, code["off_track"]],
+        behind,
+    ).astype(np.int8)
+
+
+def ratio_np(value: np.ndarray, op: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """RATIO_SQL: value / target (high for '<=', else low); NaN for a missing or zero target."""
+    target = np.where(op == "<=", high, low)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(target == 0, np.nan, value / target)
+
+
+def score_np(value: np.ndarray, op: np.ndarray, expected: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """SCORE_SQL: closeness to the (pro-rated) target in 0..1, NaN where it has no meaning."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        side_low = np.where(expected <= 0, 1.0, np.minimum(value / expected, 1.0))
+        side_high = np.where(value <= high, 1.0, np.where(value > 0, high / value, 1.0))
+    return np.select(
+        [
+            np.isnan(value) | (op == "info"),
+            op == ">=",
+            np.isnan(high),
+            op == "<=",
+            np.isnan(expected),
+            value <= high,
+        ],
+        [np.nan, np.where(np.isnan(expected), np.nan, side_low), np.nan, side_high, np.nan, side_low],
+        side_high,
+    )

@@ -145,3 +145,40 @@ def test_parts_run_at_once_give_the_same_table_as_one_query(sample_db, tmp_path,
         pd.testing.assert_frame_equal(one, again)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"as_of": "2025-06-30"},  # a running year and half-year
+        {"as_of": "2024-12-31", "year": 2024},  # the last day of a year: still running
+        {"as_of": "2026-11-22", "goals": ["program_db_freshness", "meeting_cadence", "volunteers_per_1000"]},
+        {"as_of": "2023-02-01"},  # before most of the data
+    ],
+)
+def test_engine_gives_the_rows_of_the_readable_query(sample_db, tmp_path, kw):
+    """The engine (measures in SQL, cells in numpy) equals build_sql's one query row for row."""
+    import shutil
+
+    import pandas as pd
+
+    from metrics.engine import attainment_sql
+    from metrics.targets import set_goal_target
+    from store import Store
+
+    store = Store(shutil.copy(sample_db, tmp_path / "sample.duckdb"))
+    try:
+        # overrides of every kind: year-wide, a locality's, one replaced by a newer version
+        set_goal_target(store, "round_table_meetings", 2025, None, 4, None, "admin")
+        set_goal_target(store, "round_table_meetings", 2025, 240, 2, None, "admin")
+        set_goal_target(store, "meeting_cadence", 2024, 10056, None, 60, "admin")
+        set_goal_target(store, "meeting_cadence", 2024, 10056, None, 45, "admin")
+        engine = attainment(store, **kw)
+        reference = attainment_sql(store, **kw)
+        assert len(engine) > 50
+        assert set(engine["target_source"]) >= {"catalog"}
+        pd.testing.assert_frame_equal(engine, reference, check_exact=True)
+        if kw == {"as_of": "2025-06-30"}:
+            assert {"year", "locality"} <= set(engine["target_source"])
+    finally:
+        store.close()

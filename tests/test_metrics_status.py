@@ -6,6 +6,7 @@ import itertools
 import math
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -106,3 +107,17 @@ def test_sql_rules_agree_with_python():
         assert r.status == want, r
         assert same(r.ratio, st.ratio(value, r.target_op, low, high)), r
         assert same(r.score, st.score(value, r.target_op, expected, high)), r
+
+    # The numpy form the engine applies to its cells gives the same on every row.
+    value, low, high = (out[c].to_numpy(float) for c in ("value", "target_low", "target_high"))
+    op, pace = out["target_op"].to_numpy(str), out["pace"].to_numpy(str)
+    integer, closed = out["is_integer"].to_numpy(bool), out["closed"].to_numpy(bool)
+    elapsed, days = out["elapsed"].to_numpy(float), out["days_left"].to_numpy(float)
+    expected = st.expected_by_now_np(low, elapsed, np.isin(pace, st.ACCUMULATING), integer)
+    np.testing.assert_array_equal(expected, out["expected_by_now"].to_numpy(float))
+    np.testing.assert_array_equal(st.forecast_np(value, elapsed, pace, days), out["forecast"].to_numpy(float))
+    codes = st.status_np(value, op, low, high, closed, expected, integer)
+    assert [st.STATUSES[c] for c in codes] == out["status"].tolist()
+    np.testing.assert_array_equal(st.ratio_np(value, op, low, high), out["ratio"].to_numpy(float))
+    np.testing.assert_array_equal(st.score_np(value, op, expected, high), out["score"].to_numpy(float))
+    assert len(out) == 8 * 5 * 5 * 2 * 3 and len(set(out["status"])) == len(st.STATUSES)

@@ -1,0 +1,229 @@
+"""The attainment table from its inputs: every authority × goal × period cell, with numpy.
+
+The engine's SQL computes what needs the stored rows — each catalog measure per authority and
+period, the rows sent per dataset and period (coverage), the authorities in scope and the first
+year — and this module lays them on the grid of cells and applies targets and the status rules
+(metrics/status.py, numpy form). The same cells as the readable query `explain` shows
+(engine.build_sql), row for row; tests/test_metrics_engine.py checks the two agree.
+
+Why not in SQL: joining 55,845 cells to measures, coverage and targets and evaluating five CASE
+rules costs DuckDB about as much as all the measures together (and planning a query of ~300
+operators), while here the cells are dense arrays indexed by position.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from metrics import status as rules
+from metrics.catalog import Catalog, Goal
+
+TARGET_SOURCES = ("catalog", "year", "locality")
+REASONS = ("no_dataset", "no_rows", "not_applicable")
+
+# Row kinds of the inputs query (engine.inputs_sql): kind, k, authority_code, pid, value.
+MEASURE, COVERAGE, SCOPE, FIRST_YEAR = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Periods:
+    """The periods of the table, in order: pid = 3 × year + half (0: the year, 1 and 2: halves)."""
+
+    year: np.ndarray
+    half: np.ndarray
+    start: np.ndarray  # datetime64[D]
+    end: np.ndarray
+
+    @property
+    def pid(self) -> np.ndarray:
+        return 3 * self.year + self.half
+
+
+def periods(first: int, last: int, as_of: dt.date) -> Periods:
+    """Years and half-years from `first` to `last` that have started by as-of (the periods CTE)."""
+    rows = []
+    for y in range(first, last + 1):
+        rows += [(y, 0, dt.date(y, 1, 1), dt.date(y, 12, 31)), (y, 1, dt.date(y, 1, 1), dt.date(y, 6, 30))]
+        rows.append((y, 2, dt.date(y, 7, 1), dt.date(y, 12, 31)))
+    rows = [r for r in rows if r[2] <= as_of]
+    return Periods(
+        year=np.array([r[0] for r in rows], dtype=np.int64),
+        half=np.array([r[1] for r in rows], dtype=np.int64),
+        start=np.array([r[2] for r in rows], dtype="datetime64[D]"),
+        end=np.array([r[3] for r in rows], dtype="datetime64[D]"),
+    )
+
+
+def _dense(
+    kind: np.ndarray,
+    want: int,
+    keys: np.ndarray,
+    auth: np.ndarray,
+    pid: np.ndarray,
+    value: np.ndarray,
+    shape: tuple[int, int, int],
+) -> np.ndarray:
+    """Rows of one kind as a dense (key, authority, period) array; NaN where no row."""
+    out = np.full(shape, np.nan)
+    rows = (kind == want) & (auth >= 0) & (pid >= 0) & (pid < shape[2])
+    out[keys[rows], auth[rows], pid[rows]] = value[rows]
+    return out
+
+
+def assemble(
+    inputs: dict[str, np.ndarray],
+    targets: pd.DataFrame,
+    catalog: Catalog,
+    goal_ids: Sequence[str],
+    cov_keys: Sequence[str],
+    *,
+    as_of: dt.date,
+    year: int | None,
+) -> dict[str, np.ndarray]:
+    """The cells' columns (engine.OUTPUT_COLUMNS but the texts), in table order.
+
+    `inputs` holds the inputs query's columns (NULL as -1, or NaN for value). Order: authority,
+    catalog goal order, period (the year before its halves). Texts come as positions: goal_order,
+    period key (3 × (year - first) + half), status, target_source, reason.
+    """
+    kind = inputs["kind"]
+    k = inputs["k"].astype(np.int64)
+    codes = inputs["authority_code"].astype(np.int64)
+    pid = inputs["pid"].astype(np.int64)
+    value = inputs["value"].astype(np.float64)
+
+    scope = np.unique(codes[kind == SCOPE])
+    first_year = int(value[kind == FIRST_YEAR][0]) if (kind == FIRST_YEAR).any() else as_of.year
+    last = as_of.year if year is None else min(year, as_of.year)
+    per = periods(first_year if year is None else int(year), last, as_of)
+
+    goals: list[Goal] = sorted((catalog.goal(g) for g in dict.fromkeys(goal_ids)), key=catalog.goals.index)
+    order = {g.id: i for i, g in enumerate(catalog.goals)}
+    gp_goal, gp_period = [], []
+    for g in goals:
+        wanted = per.half == 0 if g.period == "year" else per.half > 0
+        idx = np.flatnonzero(wanted)
+        gp_goal += [order[g.id]] * len(idx)
+        gp_period += idx.tolist()
+    gp_goal_a = np.array(gp_goal, dtype=np.int64)
+    gp_per = np.array(gp_period, dtype=np.int64)
+    n_auth, n_gp = len(scope), len(gp_goal_a)
+
+    # positions of the input rows: authority in scope, period in the table, key
+    pos = np.minimum(np.searchsorted(scope, codes), max(n_auth - 1, 0))
+    auth_pos = np.where(scope[pos] == codes, pos, -1) if n_auth else np.full(len(codes), -1)
+    pid_min = int(per.pid.min()) if len(per.pid) else 0
+    n_pid = int(per.pid.max()) - pid_min + 1 if len(per.pid) else 0
+    pid_pos = np.where(pid >= 0, pid - pid_min, -1)
+    shape_p = max(n_pid, 1)
+    measured_all = _dense(
+        kind, MEASURE, k, auth_pos, pid_pos, value, (len(catalog.goals), max(n_auth, 1), shape_p)
+    )
+    covered = _dense(
+        kind, COVERAGE, k, auth_pos, pid_pos, value, (max(len(cov_keys), 1), max(n_auth, 1), shape_p)
+    )
+
+    # per goal-period constants
+    by_id = {order[g.id]: g for g in goals}
+    cov_index = {key: i for i, key in enumerate(cov_keys)}
+    g_cov = np.array(
+        [cov_index.get("+".join(by_id[o].datasets), -1) if by_id[o].measure else -1 for o in gp_goal_a],
+        dtype=np.int64,
+    )
+    g_op = np.array([by_id[o].target.op for o in gp_goal_a], dtype=object).astype(str)
+    g_pace = np.array([by_id[o].pace for o in gp_goal_a], dtype=object).astype(str)
+    g_int = np.array([by_id[o].unit in rules.INTEGER_UNITS for o in gp_goal_a], dtype=bool)
+    g_zero = np.array([by_id[o].empty == "zero" for o in gp_goal_a], dtype=bool)
+    g_low = np.array(
+        [np.nan if by_id[o].target.low is None else by_id[o].target.low for o in gp_goal_a], dtype=float
+    )
+    g_high = np.array(
+        [np.nan if by_id[o].target.high is None else by_id[o].target.high for o in gp_goal_a], dtype=float
+    )
+    g_year = per.year[gp_per]
+    g_pidx = per.pid[gp_per] - pid_min
+    day = np.datetime64(as_of, "D")
+    g_end, g_start = per.end[gp_per], per.start[gp_per]
+    g_eval = np.minimum(g_end, day)
+    g_closed = day > g_end
+    g_elapsed = ((g_eval - g_start).astype(np.int64) + 1) / ((g_end - g_start).astype(np.int64) + 1)
+    g_days_left = np.maximum((g_end - day).astype(np.int64), 0).astype(float)
+
+    # targets: the catalog default, a year-wide override, a locality override (each replaces both bounds)
+    source = np.zeros((n_auth, n_gp), dtype=np.int8)
+    version = np.zeros((n_auth, n_gp), dtype=np.int32)
+    low = np.broadcast_to(g_low, (n_auth, n_gp)).copy()
+    high = np.broadcast_to(g_high, (n_auth, n_gp)).copy()
+    if len(targets):
+        slots: dict[tuple[int, int], list[int]] = {}
+        for i, key in enumerate(zip(gp_goal_a.tolist(), g_year.tolist(), strict=True)):
+            slots.setdefault(key, []).append(i)
+        rows = targets[["goal", "year", "authority_code", "target_id", "target_low", "target_high"]]
+        # year-wide overrides first, then a locality's (which win); the newest last within each
+        ordered = sorted(
+            rows.itertuples(index=False, name=None), key=lambda r: (not pd.isna(r[2]), int(r[3]))
+        )
+        for goal, yr, code, tid, lo, hi in ordered:
+            cols = slots.get((order.get(goal, -1), int(yr)))
+            if cols is None:
+                continue
+            if pd.isna(code):
+                rows_: slice = slice(None)
+            else:
+                p = int(np.searchsorted(scope, int(code)))
+                if p >= n_auth or scope[p] != int(code):
+                    continue
+                rows_ = slice(p, p + 1)
+            source[rows_, cols] = 1 if pd.isna(code) else 2
+            version[rows_, cols] = int(tid)
+            low[rows_, cols] = np.nan if pd.isna(lo) else float(lo)
+            high[rows_, cols] = np.nan if pd.isna(hi) else float(hi)
+
+    # the cells, authority-major
+    a = np.repeat(np.arange(n_auth), n_gp)
+    g = np.tile(np.arange(n_gp), n_auth)
+    has_cov = g_cov[g] >= 0
+    data_rows = (
+        np.where(has_cov, covered[np.maximum(g_cov[g], 0), a, g_pidx[g]], np.nan) if n_auth else np.zeros(0)
+    )
+    raw = measured_all[gp_goal_a[g], a, g_pidx[g]] if n_auth else np.zeros(0)
+    measured = np.where(np.isnan(raw) & g_zero[g], 0.0, raw)
+    value_c = np.where(data_rows > 0, measured, np.nan)
+    low_c, high_c = low.reshape(-1), high.reshape(-1)
+    op, pace, integer = g_op[g], g_pace[g], g_int[g]
+    elapsed, closed = g_elapsed[g], g_closed[g]
+    expected = rules.expected_by_now_np(low_c, elapsed, np.isin(pace, rules.ACCUMULATING), integer)
+    reason = np.select([~has_cov, np.isnan(data_rows), np.isnan(measured)], [0, 1, 2], -1).astype(np.int8)
+    return {
+        "locality_code": scope[a].astype(np.int32),
+        "goal_order": gp_goal_a[g],
+        "year": g_year[g].astype(np.int32),
+        "half": per.half[gp_per][g],
+        "first_year": np.array([per.year.min() if len(per.year) else 0]),
+        "period_start": g_start[g].astype("datetime64[us]"),
+        "period_end": g_end[g].astype("datetime64[us]"),
+        "eval_date": g_eval[g].astype("datetime64[us]"),
+        "closed": closed,
+        "elapsed": elapsed,
+        "value": value_c,
+        "target": np.where(op == "<=", high_c, low_c),
+        "target_low": low_c,
+        "target_high": high_c,
+        "target_version": version.reshape(-1),
+        "target_source": source.reshape(-1),
+        "expected_by_now": expected,
+        "ratio": rules.ratio_np(value_c, op, low_c, high_c),
+        "score": rules.score_np(value_c, op, expected, high_c),
+        "status": rules.status_np(value_c, op, low_c, high_c, closed, expected, integer),
+        "forecast": rules.forecast_np(value_c, elapsed, pace, g_days_left[g]),
+        "weight": np.array(
+            [np.nan if by_id[o].weight is None else float(by_id[o].weight) for o in gp_goal_a], dtype=float
+        )[g],
+        "data_rows": data_rows,
+        "reason": reason,
+    }
