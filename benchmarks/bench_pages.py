@@ -103,7 +103,7 @@ def browser(db: Path, runs: int) -> float:
             page.wait_for_function(
                 "() => { const gd = document.querySelector("
                 "'[data-testid=\"stPlotlyChart\"] .js-plotly-plot');"
-                " return gd && gd.data && gd.data[0].x && gd.data[0].x.length > 1000"
+                " return gd && gd._fullData && gd._fullData.reduce((n, t) => n + (t._length || 0), 0) > 1000"
                 " && gd.querySelectorAll('.point').length > 1000; }",
                 timeout=60_000,
             )

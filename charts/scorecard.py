@@ -6,11 +6,13 @@ with pivots, not per-cell lookups: at national scale it is 255 localities × ~20
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from charts.style import FONT_FAMILY, STATUS_COLORS, status_label
+from charts.style import FONT_FAMILY, STATUS_COLORS, STATUS_ORDER, status_label
 
 ROW_PX = 30  # height of one locality row
 TILE_PX = 26  # a status tile, a little smaller than its row
@@ -71,32 +73,63 @@ def scorecard_figure(
     # Tiles are scatter markers, not a go.Heatmap: Streamlit reports clicks (selections) for
     # scatter points but not for heatmap cells (streamlit#8760), and a click must lead to the
     # rows behind the number. Missing cells (no row at all) are simply not drawn.
-    present_mask = status.notna().to_numpy()
-    rr, cc = np.nonzero(present_mask)
-    flat_status = status.to_numpy(dtype=object)[rr, cc]
-    colors = np.array([STATUS_COLORS.get(s, STATUS_COLORS["no_data"]) for s in flat_status], dtype=object)
-    status_text = np.array([status_label(s, lang) for s in flat_status], dtype=object)
-    # numpy arrays, not nested lists: plotly validates lists element by element (1 s at 255 × 21).
-    fig = go.Figure(
-        go.Scatter(
-            x=label_row[cc],
-            y=name_col[rr],
-            # Values are written on the tiles while they are readable; a national grid of thousands
-            # of tiles shows colours only (the value is in the tooltip), which keeps it fast to draw.
-            mode="markers+text" if len(codes) <= TEXT_MAX_ROWS else "markers",
-            marker={"symbol": "square", "size": TILE_PX, "color": colors, "line": {"width": 0}},
-            text=text.to_numpy(dtype=object)[rr, cc],
-            textfont={"size": 11, "color": "#111"},
-            customdata=np.column_stack([status_text, targets.astype(str).to_numpy(dtype=object)[rr, cc]]),
-            hovertemplate="%{y}<br>%{x}<br>%{customdata[0]}: %{text} / %{customdata[1]}<extra></extra>",
-            showlegend=False,
-        )
-    )
+    #
+    # The figure is shipped on every rerun of the page, so it is kept small (255 × 21 tiles: ~0.2 MB
+    # of JSON instead of 0.6): one trace per goal column and run of consecutive localities, placed
+    # by the column's number (x) and the run's first locality (y0, dy=1: no per-tile names); the
+    # goal's label is written once into its trace's tooltip; colours are status numbers on a
+    # stepped colour scale, not a colour string per tile.
+    status_grid = status.to_numpy(dtype=object)
+    value_grid = text.to_numpy(dtype=object)
+    target_grid = targets.astype(str).to_numpy(dtype=object)
+    order = {s: i for i, s in enumerate(STATUS_ORDER)}
+    labels_of = {s: status_label(s, lang) for s in STATUS_ORDER}
+    show_text = len(codes) <= TEXT_MAX_ROWS
+    traces = []
+    for j in range(len(goals)):
+        present = np.flatnonzero(pd.notna(status_grid[:, j]))
+        # Runs of consecutive rows: a gap (a locality without this goal) starts a new trace.
+        for run in np.split(present, np.flatnonzero(np.diff(present) != 1) + 1):
+            if not len(run):
+                continue
+            run_status = [s if s in order else "no_data" for s in status_grid[run, j]]
+            traces.append(
+                go.Scatter(
+                    x=np.full(len(run), j),
+                    y0=name_col[run[0]],
+                    dy=1,
+                    name=label_row[j],
+                    # Values are written on the tiles while they are readable; a national grid of
+                    # thousands of tiles shows colours only (the value is in the tooltip), which
+                    # keeps it fast to draw.
+                    mode="markers+text" if show_text else "markers",
+                    marker={
+                        "symbol": "square",
+                        "size": TILE_PX,
+                        "color": np.array([order[s] for s in run_status]),
+                        "coloraxis": "coloraxis",
+                        "line": {"width": 0},
+                    },
+                    text=value_grid[run, j],
+                    textfont={"size": 11, "color": "#111"},
+                    customdata=np.column_stack(
+                        [np.array([labels_of[s] for s in run_status], dtype=object), target_grid[run, j]]
+                    ),
+                    hovertemplate=(
+                        "%{y}<br>" + str(label_row[j])  # catalog labels: no %{ in them
+                        + "<br>%{customdata[0]}: %{text} / %{customdata[1]}<extra></extra>"
+                    ),
+                    showlegend=False,
+                )
+            )  # fmt: skip
+    fig = go.Figure(traces)
     fig.update_layout(
-        # Label -> id maps, so a clicked tile (which reports its axis labels) finds its number.
+        # Maps from what a click reports to ids: locality name -> code, goal label -> id, and the
+        # goals by column number (the x of a tile).
         meta={
             "locality_codes": {str(n): int(c) for c, n in zip(codes, name_col, strict=True)},
             "goals": {str(lbl): g for g, lbl in zip(goals, label_row, strict=True)},
+            "goal_columns": list(goals),
         },
         title=title,
         font={"family": FONT_FAMILY, "size": 13},
@@ -105,12 +138,13 @@ def scorecard_figure(
         # First goal on the right and first locality at the top, as a Hebrew reader scans.
         xaxis={
             "side": "top",
-            "type": "category",
-            "categoryorder": "array",
-            "categoryarray": list(label_row),
-            "autorange": "reversed",
+            "tickmode": "array",
+            "tickvals": list(range(len(goals))),
+            "ticktext": [str(lbl) for lbl in label_row],
+            "range": [len(goals) - 0.5, -0.5],
             "tickangle": -35,
             "showgrid": False,
+            "zeroline": False,
         },
         yaxis={
             "side": "right",
@@ -120,6 +154,13 @@ def scorecard_figure(
             "autorange": "reversed",
             "showgrid": False,
         },
+        # Status numbers (STATUS_ORDER) to their colours, one flat band each.
+        coloraxis={
+            "colorscale": _STEPPED_SCALE,
+            "cmin": -0.5,
+            "cmax": len(STATUS_ORDER) - 0.5,
+            "showscale": False,
+        },
         plot_bgcolor="white",
         clickmode="event+select",
         dragmode=False,
@@ -127,10 +168,53 @@ def scorecard_figure(
     return fig
 
 
+def _stepped_scale(colors: list[str]) -> list[list]:
+    """A colour scale with one flat band per colour: status number i (of n) gets colors[i]."""
+    n = len(colors)
+    scale: list[list] = []
+    for i, color in enumerate(colors):
+        scale += [[i / n, color], [(i + 1) / n, color]]
+    return scale
+
+
+_STEPPED_SCALE = _stepped_scale([STATUS_COLORS[s] for s in STATUS_ORDER])
+
+
 def cell_at(fig: go.Figure, point: dict) -> tuple[int, str] | None:
-    """(locality_code, goal) of a clicked scorecard tile, from the labels the click reports."""
+    """(locality_code, goal) of a clicked scorecard tile, from what the click reports: the
+    locality's name (y) and the goal's column number (x) — or its label, from older figures."""
     meta = fig.layout.meta or {}
     try:
-        return int(meta["locality_codes"][str(point["y"])]), str(meta["goals"][str(point["x"])])
-    except (KeyError, TypeError, ValueError):
+        code = int(meta["locality_codes"][str(point["y"])])
+        x = point["x"]
+        if isinstance(x, (int, float)) and not isinstance(x, bool):
+            column = round(x)
+            if column < 0:
+                return None
+            return code, str(meta["goal_columns"][column])
+        return code, str(meta["goals"][str(x)])
+    except (KeyError, IndexError, TypeError, ValueError):
         return None
+
+
+def tiles(spec: dict) -> dict[tuple[str, str], dict[str, str]]:
+    """Every tile of a scorecard figure's JSON (as shipped to the browser), by (locality name, goal
+    label): its text (the value), status label and target. For tests and checks."""
+    layout = spec["layout"]
+    rows = list(layout["yaxis"]["categoryarray"])
+    labels = list(layout["xaxis"]["ticktext"])
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for trace in spec["data"]:
+        first = rows.index(trace["y0"])
+        for i, (x, text, (status, target)) in enumerate(
+            zip(_plain(trace["x"]), trace["text"], trace["customdata"], strict=True)
+        ):
+            out[(rows[first + i], labels[int(x)])] = {"text": text, "status": status, "target": target}
+    return out
+
+
+def _plain(array: object) -> list:
+    """A JSON array as plotly writes it: a list, or a typed array ({"dtype", "bdata": base64})."""
+    if isinstance(array, dict) and "bdata" in array:
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)

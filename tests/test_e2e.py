@@ -46,18 +46,23 @@ def scorecard_text(page) -> str:
     return page.locator('[data-testid="stPlotlyChart"]').first.inner_text()
 
 
+# The text of one scorecard tile as drawn: rows are the y axis' localities, columns the x axis'
+# goal labels (tick texts); each trace is one goal column's run of rows from `y0` (charts.scorecard).
+TILE_TEXT_JS = """([locality, goal]) => {
+    const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+    if (!gd || !gd._fullData || !gd.layout.xaxis.ticktext) return null;
+    const rows = gd.layout.yaxis.categoryarray, column = gd.layout.xaxis.ticktext.indexOf(goal);
+    for (const t of gd._fullData) {
+        const i = rows.indexOf(locality) - rows.indexOf(t.y0);
+        if (t.x[0] === column && i >= 0 && i < t.text.length) return String(t.text[i]);
+    }
+    return null;
+}"""
+
+
 def arad_round_tables(page) -> str:
-    """The text of Arad's round-table cell in the scorecard, read from the rendered heatmap."""
-    return page.evaluate(
-        """() => {
-            const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-            const t = gd.data[0];
-            for (let i = 0; i < t.x.length; i++) {
-                if (t.y[i] === 'ערד' && t.x[i] === 'מפגשי שולחן עגול') return String(t.text[i]);
-            }
-            return null;
-        }"""
-    )
+    """The text of Arad's round-table cell in the scorecard, read from the rendered chart."""
+    return page.evaluate(TILE_TEXT_JS, ["ערד", "מפגשי שולחן עגול"])
 
 
 def choose_year(page, year: int) -> None:
@@ -84,10 +89,7 @@ def test_upload_changes_scorecard_and_pages_are_rtl(tmp_path, browser):
             == "rtl"
         )
         choose_year(page, 2025)
-        page.wait_for_function(
-            "() => { const gd = document.querySelector('[data-testid=\"stPlotlyChart\"] .js-plotly-plot');"
-            " return gd && gd.data && Array.from(gd.data[0].y).includes('ערד'); }"
-        )
+        page.wait_for_function(f"() => ({TILE_TEXT_JS})(['ערד', 'מפגשי שולחן עגול']) !== null")
         before = arad_round_tables(page)
         assert before == "1"
         page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
@@ -105,13 +107,7 @@ def test_upload_changes_scorecard_and_pages_are_rtl(tmp_path, browser):
         page.get_by_role("link", name="תמונת מצב ארצית").click()
         page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=30_000)
         choose_year(page, 2025)
-        page.wait_for_function(
-            "() => { const gd = document.querySelector('[data-testid=\"stPlotlyChart\"] .js-plotly-plot');"
-            " if (!gd || !gd.data) return false; const t = gd.data[0];"
-            " for (let i = 0; i < t.x.length; i++) { if (t.y[i] === 'ערד' && t.x[i] === 'מפגשי שולחן עגול')"
-            " return String(t.text[i]) === '3'; } return false; }",
-            timeout=30_000,
-        )
+        page.wait_for_function(f"() => ({TILE_TEXT_JS})(['ערד', 'מפגשי שולחן עגול']) === '3'", timeout=30_000)
         assert arad_round_tables(page) == "3"
 
         # Clicking Arad's round-table cell shows the rows behind the number, with their file.
@@ -119,7 +115,8 @@ def test_upload_changes_scorecard_and_pages_are_rtl(tmp_path, browser):
             """() => {
                 const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
                 const fl = gd._fullLayout, r = gd.getBoundingClientRect();
-                return {x: r.left + fl._size.l + fl.xaxis.d2p('מפגשי שולחן עגול'),
+                const column = gd.layout.xaxis.ticktext.indexOf('מפגשי שולחן עגול');
+                return {x: r.left + fl._size.l + fl.xaxis.d2p(column),
                         y: r.top + fl._size.t + fl.yaxis.d2p('ערד')};
             }"""
         )
@@ -134,6 +131,8 @@ def test_upload_changes_scorecard_and_pages_are_rtl(tmp_path, browser):
             page.get_by_role("button", name="SVG").first.click()
         svg = Path(download.value.path()).read_text(encoding="utf-8")
         assert svg.lstrip().startswith(("<svg", "<?xml")) and "ערד" in svg
+        page.keyboard.press("Escape")  # close the menu (a click elsewhere would only close it)
+        page.wait_for_timeout(500)
 
         # Every page opens, in Hebrew, right to left.
         for name, shot in (

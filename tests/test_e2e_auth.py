@@ -39,8 +39,8 @@ def nav_links(page) -> set[str]:
 def scorecard_localities(page) -> list[str]:
     page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
     return page.evaluate(
-        "() => Array.from(new Set(document.querySelector("
-        "'[data-testid=\"stPlotlyChart\"] .js-plotly-plot').data[0].y))"
+        "() => Array.from(document.querySelector("
+        "'[data-testid=\"stPlotlyChart\"] .js-plotly-plot').layout.yaxis.categoryarray)"
     )
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import plotly.graph_objects as go
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from charts.scorecard import cell_at, tiles
 from store import Store
 from tests.access_fixtures import PASSWORD, as_user
 
@@ -48,7 +50,6 @@ def test_overview_scorecard_shows_round_table_values(app_db):
     assert not at.exception
     assert at.title[0].value == "תמונת מצב ארצית"
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    tiles = spec["data"][0]
     localities = spec["layout"]["yaxis"]["categoryarray"]
     assert "נתניה" in localities and "מועצה אזורית משגב" in localities and len(localities) == 11
     # The tile text for Netanya × round-table meetings equals the store's count for the year shown.
@@ -60,11 +61,17 @@ def test_overview_scorecard_shows_round_table_values(app_db):
         [int(year)],
     )
     s.close()
-    cells = {(y, x): text for x, y, text in zip(tiles["x"], tiles["y"], tiles["text"], strict=True)}
-    assert cells[("נתניה", "מפגשי שולחן עגול")] == str(expected)
-    # A tile's click is mapped back to its locality and goal through the figure's meta.
+    cells = tiles(spec)
+    assert cells[("נתניה", "מפגשי שולחן עגול")]["text"] == str(expected)
+    # A tile's click is mapped back to its locality and goal through the figure's meta: the click
+    # reports the locality's name (y) and the goal's column number (x).
     assert spec["layout"]["meta"]["locality_codes"]["נתניה"] == 7400
     assert spec["layout"]["meta"]["goals"]["מפגשי שולחן עגול"] == "round_table_meetings"
+    column = spec["layout"]["xaxis"]["ticktext"].index("מפגשי שולחן עגול")
+    figure = go.Figure(spec)
+    assert cell_at(figure, {"x": column, "y": "נתניה", "curve_number": 0}) == (7400, "round_table_meetings")
+    assert cell_at(figure, {"x": "מפגשי שולחן עגול", "y": "נתניה"}) == (7400, "round_table_meetings")
+    assert cell_at(figure, {"x": 99, "y": "נתניה"}) is None
 
 
 def test_language_switch_to_english(app_db):
@@ -93,9 +100,7 @@ def arad_workbook() -> bytes:
 
 
 def tile(at: AppTest, locality: str, goal_label: str) -> str:
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]
-    cells = {(y, x): text for x, y, text in zip(spec["x"], spec["y"], spec["text"], strict=True)}
-    return cells[(locality, goal_label)]
+    return tiles(json.loads(at.get("plotly_chart")[0].proto.spec))[(locality, goal_label)]["text"]
 
 
 def test_upload_commit_changes_overview_and_locality(app_db):
@@ -159,9 +164,9 @@ def test_rollback_from_data_quality_restores_previous_numbers(app_db):
 def test_model_filter_limits_goals_and_target_edit_changes_status(app_db):
     at = new_app().run()
     at.selectbox(key="year").set_value(2025).run()
-    all_goals = set(json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["x"])
+    all_goals = {goal for _, goal in tiles(json.loads(at.get("plotly_chart")[0].proto.spec))}
     at.selectbox[1].set_value("misgav").run()  # program model filter
-    misgav_goals = set(json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["x"])
+    misgav_goals = {goal for _, goal in tiles(json.loads(at.get("plotly_chart")[0].proto.spec))}
     assert misgav_goals and misgav_goals < all_goals
     assert "מפגשי שולחן עגול" not in misgav_goals
 
