@@ -543,7 +543,7 @@ def _run(
     as_of: dt.date,
     year: int | None,
     codes: Sequence[int] | None,
-) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+) -> tuple[dict[str, np.ndarray], list[tuple]]:
     """The inputs of the grid (inputs_sql) and the current target overrides.
 
     With two cores or more, the measures are split in two groups of about equal work and the
@@ -566,13 +566,19 @@ def _run(
             if split
             else [_fetch_rows(store, sqls[0])]
         )
-        targets = store.query_df(_TARGETS_SQL)
+        targets = _rows(store, _TARGETS_SQL)
         if store.data_version() == before:
             break
     else:  # written to all the time: one query sees one version
         sql = inputs_sql(catalog, goal_ids, **kw)  # type: ignore[arg-type]
-        tables, targets = [_fetch_rows(store, sql)], store.query_df(_TARGETS_SQL)
+        tables, targets = [_fetch_rows(store, sql)], _rows(store, _TARGETS_SQL)
     return {c: np.concatenate([t[c] for t in tables]) for c in tables[0]}, targets
+
+
+def _rows(store: Store, sql: str) -> list[tuple]:
+    """A small query's rows as tuples (a DataFrame costs milliseconds more for a few rows)."""
+    with store.cursor() as cur:
+        return cur.execute(sql).fetchall()
 
 
 def _fetch_rows(store: Store, sql: str) -> dict[str, np.ndarray]:
@@ -590,7 +596,7 @@ def _fetch_rows(store: Store, sql: str) -> dict[str, np.ndarray]:
     return out
 
 
-def _cells_frame(cells: dict[str, np.ndarray], catalog: Catalog, authorities: pd.DataFrame) -> pd.DataFrame:
+def _cells_frame(cells: dict[str, np.ndarray], catalog: Catalog, authorities: list[tuple]) -> pd.DataFrame:
     """The tidy frame from the grid's columns: texts attached from small lookups by position.
 
     Built as one Arrow table and converted once: far cheaper than thirty pandas Series.
@@ -601,10 +607,14 @@ def _cells_frame(cells: dict[str, np.ndarray], catalog: Catalog, authorities: pd
     first = int(years.min()) if n else 0
     last = int(years.max()) if n else -1
     labels = [p for y in range(first, last + 1) for p in (str(y), f"{y}-H1", f"{y}-H2")]
-    position = pd.Index(authorities["code"]).get_indexer(cells["locality_code"])
+    codes = np.array([a[0] for a in authorities], dtype=np.int64)
+    by_code = np.argsort(codes)
+    found = np.minimum(np.searchsorted(codes, cells["locality_code"], sorter=by_code), max(len(codes) - 1, 0))
+    position = by_code[found] if len(codes) else np.full(n, -1)
+    position = np.where(codes[position] == cells["locality_code"], position, -1) if len(codes) else position
     texts: dict[str, tuple[Sequence[object], np.ndarray]] = {
-        "locality_name": (authorities["name"].tolist(), position),
-        "locality_name_en": (authorities["name_en"].tolist(), position),
+        "locality_name": ([a[1] for a in authorities], position),
+        "locality_name_en": ([a[2] for a in authorities], position),
         "goal": ([g.id for g in goals], goal_order),
         "label_he": ([g.label_he for g in goals], goal_order),
         "label_en": ([g.label_en for g in goals], goal_order),
@@ -627,7 +637,8 @@ def _cells_frame(cells: dict[str, np.ndarray], catalog: Catalog, authorities: pd
             arrays.append(pa.array(list(values), pa.string()).take(positions))
         else:
             arrays.append(pa.array(cells[c]))
-    return pa.Table.from_arrays(arrays, names=list(OUTPUT_COLUMNS)).to_pandas(date_as_object=False)
+    table = pa.Table.from_arrays(arrays, names=list(OUTPUT_COLUMNS))
+    return table.to_pandas(date_as_object=False, split_blocks=True)
 
 
 def _period_lookup(first: int, last: int, as_of: dt.date) -> dict[str, np.ndarray]:
@@ -731,7 +742,7 @@ def attainment(
     )
     # Names and labels are attached here, from small lookups, rather than carried per row:
     # converting repeated strings row by row is most of the cost of building the frame.
-    authorities = store.query_df("SELECT code, name, name_en FROM authorities")
+    authorities = _rows(store, "SELECT code, name, name_en FROM authorities")
     return _cells_frame(cells, catalog, authorities)
 
 

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from metrics import status as rules
 from metrics.catalog import Catalog, Goal
@@ -77,7 +76,7 @@ def _dense(
 
 def assemble(
     inputs: dict[str, np.ndarray],
-    targets: pd.DataFrame,
+    targets: Sequence[tuple],
     catalog: Catalog,
     goal_ids: Sequence[str],
     cov_keys: Sequence[str],
@@ -159,71 +158,76 @@ def assemble(
     version = np.zeros((n_auth, n_gp), dtype=np.int32)
     low = np.broadcast_to(g_low, (n_auth, n_gp)).copy()
     high = np.broadcast_to(g_high, (n_auth, n_gp)).copy()
-    if len(targets):
+    if targets:
         slots: dict[tuple[int, int], list[int]] = {}
         for i, key in enumerate(zip(gp_goal_a.tolist(), g_year.tolist(), strict=True)):
             slots.setdefault(key, []).append(i)
-        rows = targets[["goal", "year", "authority_code", "target_id", "target_low", "target_high"]]
         # year-wide overrides first, then a locality's (which win); the newest last within each
-        ordered = sorted(
-            rows.itertuples(index=False, name=None), key=lambda r: (not pd.isna(r[2]), int(r[3]))
-        )
+        ordered = sorted(targets, key=lambda r: (r[2] is not None, int(r[3])))
         for goal, yr, code, tid, lo, hi in ordered:
             cols = slots.get((order.get(goal, -1), int(yr)))
             if cols is None:
                 continue
-            if pd.isna(code):
+            if code is None:
                 rows_: slice = slice(None)
             else:
                 p = int(np.searchsorted(scope, int(code)))
                 if p >= n_auth or scope[p] != int(code):
                     continue
                 rows_ = slice(p, p + 1)
-            source[rows_, cols] = 1 if pd.isna(code) else 2
+            source[rows_, cols] = 1 if code is None else 2
             version[rows_, cols] = int(tid)
-            low[rows_, cols] = np.nan if pd.isna(lo) else float(lo)
-            high[rows_, cols] = np.nan if pd.isna(hi) else float(hi)
+            low[rows_, cols] = np.nan if lo is None else float(lo)
+            high[rows_, cols] = np.nan if hi is None else float(hi)
 
-    # the cells, authority-major
-    a = np.repeat(np.arange(n_auth), n_gp)
-    g = np.tile(np.arange(n_gp), n_auth)
-    has_cov = g_cov[g] >= 0
-    data_rows = (
-        np.where(has_cov, covered[np.maximum(g_cov[g], 0), a, g_pidx[g]], np.nan) if n_auth else np.zeros(0)
-    )
-    raw = measured_all[gp_goal_a[g], a, g_pidx[g]] if n_auth else np.zeros(0)
-    measured = np.where(np.isnan(raw) & g_zero[g], 0.0, raw)
+    # the cells as (authority, goal-period) arrays: per goal-period constants broadcast along
+    # the authorities, so the rules compare a goal's operator 219 times, not 55,845
+    shape = (n_auth, n_gp)
+    has_cov = g_cov >= 0
+    if n_auth:
+        data_rows = np.where(
+            has_cov,
+            covered[np.maximum(g_cov, 0)[None, :], np.arange(n_auth)[:, None], g_pidx[None, :]],
+            np.nan,
+        )
+        raw = measured_all[gp_goal_a[None, :], np.arange(n_auth)[:, None], g_pidx[None, :]]
+    else:
+        data_rows = raw = np.zeros(shape)
+    measured = np.where(np.isnan(raw) & g_zero, 0.0, raw)
     value_c = np.where(data_rows > 0, measured, np.nan)
-    low_c, high_c = low.reshape(-1), high.reshape(-1)
-    op, pace, integer = g_op[g], g_pace[g], g_int[g]
-    elapsed, closed = g_elapsed[g], g_closed[g]
-    expected = rules.expected_by_now_np(low_c, elapsed, np.isin(pace, rules.ACCUMULATING), integer)
+    expected = rules.expected_by_now_np(low, g_elapsed, np.isin(g_pace, rules.ACCUMULATING), g_int)
     reason = np.select([~has_cov, np.isnan(data_rows), np.isnan(measured)], [0, 1, 2], -1).astype(np.int8)
+    weight = np.array([np.nan if by_id[o].weight is None else float(by_id[o].weight) for o in gp_goal_a])
+
+    def cells(x: np.ndarray) -> np.ndarray:
+        """One column of the table, authority-major."""
+        return np.broadcast_to(x, shape).reshape(-1)
+
+    def per_gp(x: np.ndarray) -> np.ndarray:
+        return np.tile(x, n_auth)
+
     return {
-        "locality_code": scope[a].astype(np.int32),
-        "goal_order": gp_goal_a[g],
-        "year": g_year[g].astype(np.int32),
-        "half": per.half[gp_per][g],
-        "first_year": np.array([per.year.min() if len(per.year) else 0]),
-        "period_start": g_start[g].astype("datetime64[us]"),
-        "period_end": g_end[g].astype("datetime64[us]"),
-        "eval_date": g_eval[g].astype("datetime64[us]"),
-        "closed": closed,
-        "elapsed": elapsed,
-        "value": value_c,
-        "target": np.where(op == "<=", high_c, low_c),
-        "target_low": low_c,
-        "target_high": high_c,
-        "target_version": version.reshape(-1),
-        "target_source": source.reshape(-1),
-        "expected_by_now": expected,
-        "ratio": rules.ratio_np(value_c, op, low_c, high_c),
-        "score": rules.score_np(value_c, op, expected, high_c),
-        "status": rules.status_np(value_c, op, low_c, high_c, closed, expected, integer),
-        "forecast": rules.forecast_np(value_c, elapsed, pace, g_days_left[g]),
-        "weight": np.array(
-            [np.nan if by_id[o].weight is None else float(by_id[o].weight) for o in gp_goal_a], dtype=float
-        )[g],
-        "data_rows": data_rows,
-        "reason": reason,
+        "locality_code": np.repeat(scope, n_gp).astype(np.int32),
+        "goal_order": per_gp(gp_goal_a),
+        "year": per_gp(g_year.astype(np.int32)),
+        "half": per_gp(per.half[gp_per]),
+        "period_start": per_gp(g_start.astype("datetime64[us]")),
+        "period_end": per_gp(g_end.astype("datetime64[us]")),
+        "eval_date": per_gp(g_eval.astype("datetime64[us]")),
+        "closed": per_gp(g_closed),
+        "elapsed": per_gp(g_elapsed),
+        "value": cells(value_c),
+        "target": cells(np.where(g_op == "<=", high, low)),
+        "target_low": cells(low),
+        "target_high": cells(high),
+        "target_version": cells(version),
+        "target_source": cells(source),
+        "expected_by_now": cells(expected),
+        "ratio": cells(rules.ratio_np(value_c, g_op, low, high)),
+        "score": cells(rules.score_np(value_c, g_op, expected, high)),
+        "status": cells(rules.status_np(value_c, g_op, low, high, g_closed, expected, g_int)),
+        "forecast": cells(rules.forecast_np(value_c, g_elapsed, g_pace, g_days_left)),
+        "weight": per_gp(weight),
+        "data_rows": cells(data_rows),
+        "reason": cells(reason),
     }
