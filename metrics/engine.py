@@ -403,42 +403,51 @@ def inputs_sql(
     codes: Sequence[int] | None = None,
     measures_of: Sequence[str] | None = None,
     grid_rows: bool = True,
+    first_year: int | None = None,
 ) -> str:
     """What the attainment table needs from the stored rows, as one query (see metrics/grid.py).
 
     The same CTEs as build_sql — spans, scope, periods, coverage and the catalog measures — with
     their rows returned instead of joined to the grid: (kind, k, authority_code, pid, value) where
     kind 0 is a measure (k = catalog goal order), 1 the rows sent (k = position in the goals'
-    sorted coverage keys), 2 an authority in scope, 3 the first year (in value). `measures_of`
-    limits the measures to some of the goals, and grid_rows=False leaves out kinds 1–3, so the
-    work can be split into parts that run at once.
+    sorted coverage keys), 2 an authority in scope, 3 the first year (in value).
+
+    To split the work into parts that run at once: `measures_of` limits the measures to some
+    goals (none: only kinds 1–3), grid_rows=False leaves kinds 1–3 out, and a known `first_year`
+    (from kind 3) replaces the scan of every dataset that finds it.
     """
     goals = [catalog.goal(g) for g in dict.fromkeys(goal_ids)]
     mine = goals if measures_of is None else [catalog.goal(g) for g in dict.fromkeys(measures_of)]
     order = {g.id: i for i, g in enumerate(catalog.goals)}
     keys = ", ".join(_sql_str(k) for k in _cov_keys(goals)) or "NULL"
-    head = (
-        (
-            "WITH\n"
-            + _spans_cte(catalog, as_of)
-            + _scope_ctes(as_of, codes)
-            + _periods_ctes(as_of, year)
-            + (_coverage_cte(goals) if grid_rows else "")
-            + "".join(_measure_cte(g) for g in mine if g.measure is not None)
-            + _goals_cte(mine, order)
+    if first_year is not None:
+        if grid_rows:
+            raise ValueError("a given first year replaces the spans the grid rows need")
+        found = f"bounds AS (SELECT {int(first_year)} AS first_year),\n"
+    else:
+        found = _spans_cte(catalog, as_of) + _scope_ctes(as_of, codes)
+    ctes = (
+        found
+        + _periods_ctes(as_of, year)
+        + (_coverage_cte(goals) if grid_rows else "")
+        + (
+            "".join(_measure_cte(g) for g in mine if g.measure is not None) + _goals_cte(mine, order)
+            if mine
+            else ""
         )
-        .rstrip()
-        .rstrip(",")
     )
-    select = "SELECT 0 AS kind, goal_order AS k, authority_code, pid, value FROM measures"
+    selects = ["SELECT 0 AS kind, goal_order AS k, authority_code, pid, value FROM measures"] if mine else []
     if grid_rows:
-        select += (
-            f"\nUNION ALL SELECT 1, list_position([{keys}], cov_key) - 1, authority_code, pid,"
-            " CAST(n AS DOUBLE) FROM coverage"
-            "\nUNION ALL SELECT 2, NULL, authority_code, NULL, NULL FROM scope"
-            "\nUNION ALL SELECT 3, NULL, NULL, NULL, first_year FROM bounds"
-        )
-    return f"-- Yaad attainment inputs, as of {as_of.isoformat()}\n{head}\n{select}\n"
+        selects += [
+            f"SELECT 1 AS kind, list_position([{keys}], cov_key) - 1 AS k, authority_code, pid,"
+            " CAST(n AS DOUBLE) AS value FROM coverage",
+            "SELECT 2, NULL, authority_code, NULL, NULL FROM scope",
+            "SELECT 3, NULL, NULL, NULL, first_year FROM bounds",
+        ]
+    return (
+        f"-- Yaad attainment inputs, as of {as_of.isoformat()}\n"
+        f"WITH\n{ctes.rstrip().rstrip(',')}\n" + "\nUNION ALL ".join(selects) + "\n"
+    )
 
 
 def resolve_localities(store: Store, localities: Iterable[int | str]) -> list[int]:
@@ -546,32 +555,36 @@ def _run(
 ) -> tuple[dict[str, np.ndarray], list[tuple]]:
     """The inputs of the grid (inputs_sql) and the current target overrides.
 
-    With two cores or more, the measures are split in two groups of about equal work and the
-    parts run at once, each on its own cursor (DuckDB releases the GIL). Separate cursors could see
-    a commit in between, so the data version is compared before and after, and a mixed result is
-    read again.
+    With two cores or more: first the scope, coverage and first year, then the measures in two
+    groups of about equal work at once, each on its own cursor (DuckDB releases the GIL), with the
+    periods from the first year found. Separate cursors could see a commit in between, so the data
+    version is compared before and after, and a mixed result is read again.
     """
     goals = [catalog.goal(g) for g in goal_ids]
     kw = {"as_of": as_of, "year": year, "codes": codes}
     split = _PARTS > 1 and len(goals) >= 2 * _MIN_GOALS_PER_PART
-    groups = _split(goals, _PARTS) if split else [goal_ids]
-    sqls = [
-        inputs_sql(catalog, goal_ids, measures_of=ids, grid_rows=(i == 0), **kw)  # type: ignore[arg-type]
-        for i, ids in enumerate(groups)
-    ]
+
+    def read() -> list[dict[str, np.ndarray]]:
+        if not split:  # one query is the least work
+            return [_fetch_rows(store, inputs_sql(catalog, goal_ids, **kw))]  # type: ignore[arg-type]
+        # the scope, coverage and first year, then the measures in parts at once
+        grid_rows = _fetch_rows(store, inputs_sql(catalog, goal_ids, measures_of=[], **kw))  # type: ignore[arg-type]
+        found = grid_rows["value"][grid_rows["kind"] == grid.FIRST_YEAR]
+        first = int(found[0]) if len(found) else as_of.year
+        sqls = [
+            inputs_sql(catalog, goal_ids, measures_of=ids, grid_rows=False, first_year=first, **kw)  # type: ignore[arg-type]
+            for ids in _split(goals, _PARTS)
+        ]
+        return [grid_rows, *_pool().map(lambda q: _fetch_rows(store, q), sqls)]
+
     for _ in range(3):
         before = store.data_version()
-        tables = (
-            list(_pool().map(lambda q: _fetch_rows(store, q), sqls))
-            if split
-            else [_fetch_rows(store, sqls[0])]
-        )
-        targets = _rows(store, _TARGETS_SQL)
+        tables, targets = read(), _rows(store, _TARGETS_SQL)
         if store.data_version() == before:
             break
     else:  # written to all the time: one query sees one version
-        sql = inputs_sql(catalog, goal_ids, **kw)  # type: ignore[arg-type]
-        tables, targets = [_fetch_rows(store, sql)], _rows(store, _TARGETS_SQL)
+        split = False
+        tables, targets = read(), _rows(store, _TARGETS_SQL)
     return {c: np.concatenate([t[c] for t in tables]) for c in tables[0]}, targets
 
 
