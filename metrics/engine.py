@@ -640,14 +640,23 @@ def _cells_frame(cells: dict[str, np.ndarray], catalog: Catalog, authorities: li
         "target_source": (grid.TARGET_SOURCES, cells["target_source"]),
         "reason": (grid.REASONS, cells["reason"]),
     }
+    # The cells are authority-major, each authority with the same goal-periods: the texts that
+    # depend only on the goal-period are looked up for the first authority and repeated.
+    code = cells["locality_code"]
+    n_gp = int(np.argmax(code != code[0])) or n if n else 0
+    repeat = n // n_gp if n_gp else 0
+    per_gp = ("goal", "label_he", "label_en", "unit", "pace", "target_op", "period", "period_kind")
     arrays = []
     for c in OUTPUT_COLUMNS:
         if c in texts:
             values, index = texts[c]
             index = np.asarray(index, dtype=np.int64)
+            if c in per_gp and repeat > 1:
+                index = index[:n_gp]
             missing = index < 0
             positions = pa.array(index, mask=missing) if missing.any() else pa.array(index)
-            arrays.append(pa.array(list(values), pa.string()).take(positions))
+            column = pa.array(list(values), pa.large_string()).take(positions)
+            arrays.append(pa.concat_arrays([column] * repeat) if c in per_gp and repeat > 1 else column)
         else:
             arrays.append(pa.array(cells[c]))
     table = pa.Table.from_arrays(arrays, names=list(OUTPUT_COLUMNS))
