@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from charts.overview import OverviewFilters
+from charts.overview import Overview, OverviewFilters
 from charts.scorecard import cell_at
 from charts.style import status_label
 from pages._exports import chart_downloads, deck_downloads, table_download
@@ -40,34 +40,55 @@ def render() -> None:
     if not available:
         empty_state()
 
+    filters = _filters(version, available)
+    view = overview(version, filters, lang())
+    # One row of four, as st.columns(4) lays it out, in one block instead of five.
+    headline = st.container(horizontal=True)
+    headline.metric(t("localities_with_data"), view.counts["localities"])
+    headline.metric(t("achieved_or_on_track"), view.counts["achieved_or_on_track"])
+    headline.metric(t("at_risk"), view.counts["at_risk"])
+    headline.metric(t("off_track"), view.counts["off_track"])
+
+    # Lazy tabs: only the open tab is built on a rerun (opening the other reruns the page).
+    scorecard_tab, map_tab = st.tabs([t("scorecard"), t("map_title")], key="overview_tab", on_change="rerun")
+    if scorecard_tab.open:
+        with scorecard_tab:
+            _scorecard(view, filters.year)
+    if map_tab.open:
+        with map_tab:
+            st.plotly_chart(view.map, key="map")
+            chart_downloads(view.map, f"map_{filters.year}", "dl_map")
+
+    if user().sees_all:  # the national deck is for national scope only (exports.deck checks too)
+        deck_downloads("national", filters.year, "deck_national")
+
+
+def _filters(version: int, available: list[int]) -> OverviewFilters:
+    """The year, programme model, district and peer-group pickers, in one row."""
     choices = overview_choices(version)
     models = catalog().models
-    f1, f2, f3, f4 = st.columns(4)
-    with f1:
+    row = st.container(horizontal=True)
+    with row:
         year = year_select(available)
-    model = f2.selectbox(
+    model = row.selectbox(
         t("program_model"),
         [None, *models],
         format_func=lambda m: t("all") if m is None else getattr(models[m], lang()),
     )
-    district = f3.selectbox(
+    district = row.selectbox(
         t("district"), [None, *choices.districts], format_func=lambda d: t("all") if d is None else d
     )
-    peer_column = f4.selectbox(
+    peer_column = row.selectbox(
         t("peer_group"), [None, *choices.peer_columns], format_func=lambda c: t("all") if c is None else c
     )
     peer_value = None
     if peer_column:
         peer_value = st.selectbox(t("peer_value"), choices.peer_values[peer_column])
+    return OverviewFilters(year, model, district, peer_column, peer_value)
 
-    view = overview(version, OverviewFilters(year, model, district, peer_column, peer_value), lang())
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric(t("localities_with_data"), view.counts["localities"])
-    c2.metric(t("achieved_or_on_track"), view.counts["achieved_or_on_track"])
-    c3.metric(t("at_risk"), view.counts["at_risk"])
-    c4.metric(t("off_track"), view.counts["off_track"])
 
-    st.subheader(t("scorecard"))
+def _scorecard(view: Overview, year: int) -> None:
+    """The scorecard, its export menu, the table view and the rows behind a picked number."""
     event = st.plotly_chart(view.scorecard, key="scorecard", on_select="rerun", selection_mode="points")
     chart_downloads(view.scorecard, f"scorecard_{year}", "dl_scorecard")
     points = event.selection["points"] if event else []
@@ -105,10 +126,3 @@ def render() -> None:
             show_rows_behind(cell[1], cell[0], str(match["period"].iloc[-1]))
     else:
         st.caption(t("pick_cell"))
-
-    st.subheader(t("map_title"))
-    st.plotly_chart(view.map, key="map")
-    chart_downloads(view.map, f"map_{year}", "dl_map")
-
-    if user().sees_all:  # the national deck is for national scope only (exports.deck checks too)
-        deck_downloads("national", year, "deck_national")
