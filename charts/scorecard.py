@@ -112,14 +112,8 @@ def scorecard_figure(
                     },
                     text=value_grid[run, j],
                     textfont={"size": 11, "color": "#111"},
-                    customdata=np.column_stack(
-                        [np.array([labels_of[s] for s in run_status], dtype=object), target_grid[run, j]]
-                    ),
-                    hovertemplate=(
-                        "%{y}<br>" + str(label_row[j])  # catalog labels: no %{ in them
-                        + "<br>%{customdata[0]}: %{text} / %{customdata[1]}<extra></extra>"
-                    ),
                     showlegend=False,
+                    **_hover(str(label_row[j]), [labels_of[s] for s in run_status], target_grid[run, j]),
                 )
             )  # fmt: skip
     fig = go.Figure(traces)
@@ -168,6 +162,23 @@ def scorecard_figure(
     return fig
 
 
+def _hover(goal_label: str, statuses: list[str], targets: np.ndarray) -> dict:
+    """A trace's tooltip: locality, goal, status: value / target. The goal label is written into
+    the template; so is the target when the whole run shares it (the usual case: a goal's target
+    is national), in the trace's `meta`; otherwise each tile carries it next to its status."""
+    head = "%{y}<br>" + goal_label  # catalog labels: no %{ in them
+    if len(set(targets)) == 1:
+        return {
+            "customdata": np.array(statuses, dtype=object),
+            "meta": [str(targets[0])],
+            "hovertemplate": head + "<br>%{customdata}: %{text} / %{meta[0]}<extra></extra>",
+        }
+    return {
+        "customdata": np.column_stack([np.array(statuses, dtype=object), targets]),
+        "hovertemplate": head + "<br>%{customdata[0]}: %{text} / %{customdata[1]}<extra></extra>",
+    }
+
+
 def _stepped_scale(colors: list[str]) -> list[list]:
     """A colour scale with one flat band per colour: status number i (of n) gets colors[i]."""
     n = len(colors)
@@ -206,9 +217,11 @@ def tiles(spec: dict) -> dict[tuple[str, str], dict[str, str]]:
     out: dict[tuple[str, str], dict[str, str]] = {}
     for trace in spec["data"]:
         first = rows.index(trace["y0"])
-        for i, (x, text, (status, target)) in enumerate(
+        shared = trace.get("meta")  # the run's one target, or None: each tile has its own
+        for i, (x, text, data) in enumerate(
             zip(_plain(trace["x"]), trace["text"], trace["customdata"], strict=True)
         ):
+            status, target = (data, shared[0]) if shared else data
             out[(rows[first + i], labels[int(x)])] = {"text": text, "status": status, "target": target}
     return out
 
