@@ -129,7 +129,12 @@ def test_parts_run_at_once_give_the_same_table_as_one_query(sample_db, tmp_path,
         monkeypatch.setattr(engine, "_PARTS", 1)
         one = attainment(store, as_of="2025-06-30")
         monkeypatch.setattr(engine, "_PARTS", 2)
+        monkeypatch.setattr(engine, "_idle_core", lambda: True)  # split even on a busy machine
+        calls: list[str] = []
+        fetch = engine._fetch_rows
+        monkeypatch.setattr(engine, "_fetch_rows", lambda s, sql: calls.append(sql) or fetch(s, sql))
         two = attainment(store, as_of="2025-06-30")
+        assert len(calls) == 3  # scope/coverage/first year, then the measures in two parts
         assert len(one) == 715 and one["status"].eq("achieved").any()
         pd.testing.assert_frame_equal(one, two)
         # Each part is a whole query for some of the goals: every goal is in exactly one part.
@@ -138,10 +143,12 @@ def test_parts_run_at_once_give_the_same_table_as_one_query(sample_db, tmp_path,
         assert len(parts) == 2 and sorted(g for part in parts for g in part) == sorted(catalog.goal_ids)
 
         # A commit between the parts (the data version moves) makes the engine compute again.
+        calls.clear()
         versions = iter([1, 2, 2, 2])
         monkeypatch.setattr(store, "data_version", lambda: next(versions))
         again = attainment(store, as_of="2025-06-30")
         assert next(versions, "used up") == "used up"  # two rounds: 1 → 2 (mixed), then 2 → 2
+        assert len(calls) == 6
         pd.testing.assert_frame_equal(one, again)
     finally:
         store.close()
