@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import statistics
 import sys
 import tempfile
@@ -29,6 +30,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from metrics import engine
 from metrics import status as st
 from metrics.catalog import load_catalog
 from metrics.engine import attainment
@@ -615,6 +617,9 @@ def main() -> int:
     mismatches = compare(att, pdf)  # type: ignore[arg-type]
 
     print(f"attainment rows: {len(att):,} ({att['locality_code'].nunique()} authorities)")  # type: ignore[index]
+    load = os.getloadavg()[0]
+    parts = "two parts at once" if engine._PARTS > 1 and engine._idle_core() else "one query"
+    print(f"load average {load:.2f} (2 cores): the engine ran as {parts}")
     print(f"median of {args.repeat} runs:")
     print(f"  (a) one DuckDB aggregation pass over all rows : {t_pass * 1000:8.1f} ms")
     print(f"  (b) full attainment table (engine)            : {t_att * 1000:8.1f} ms")
