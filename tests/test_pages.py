@@ -229,3 +229,15 @@ def test_data_quality_flags_hadera_stale_program_list(app_db):
     assert "חדרה" in set(stale.iloc[:, -1])
     missing = at.dataframe[2].value
     assert {("מתנדבים", "שדרות"), ("הכשרות", "אור עקיבא")} <= set(map(tuple, missing.to_numpy()))
+
+
+def test_overview_builds_only_the_open_tab(app_db):
+    at = new_app().run()
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1 and "locality_codes" in json.loads(charts[0].proto.spec)["layout"]["meta"]
+    at.session_state["overview_tab"] = "מפת הרשויות לפי ציון משוקלל"  # the reader opens the map tab
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    [chart] = at.get("plotly_chart")
+    spec = json.loads(chart.proto.spec)
+    assert "meta" not in spec["layout"] and {"נתניה", "ערד"} <= set(spec["data"][0]["text"])
