@@ -9,6 +9,8 @@ Streamlit's "magic" rewriting, on every run, where the running server keeps its 
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from pages._auth import current_user, user_badge
@@ -26,6 +28,20 @@ def _first_start() -> int:
     loaded = ensure_ready(store)
     start_worker(store)  # imports handed over by `python -m ingest` while this server holds the file
     return loaded
+
+
+_started = threading.Event()
+
+
+def _start() -> None:
+    """`_first_start`, under a spinner only until it has succeeded once in this process: a spinner
+    starts a timer thread on every run, and after the first start the call is a cache hit."""
+    if _started.is_set():
+        _first_start()
+        return
+    with st.spinner(t("loading_sample")):
+        _first_start()
+    _started.set()
 
 
 # (page file, title key, icon, url path, the action the page needs)
@@ -56,8 +72,7 @@ def main() -> None:
     apply_direction()
 
     try:
-        with st.spinner(t("loading_sample")):
-            _first_start()
+        _start()
     except Exception as exc:  # the store could not be opened or set up: say so, no traceback
         st.error(t("store_error", err=str(exc)))
         st.stop()
