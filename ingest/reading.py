@@ -17,12 +17,15 @@ import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
 import python_calamine as pc
 
+from ingest.xlsx_split import SPLIT_MIN_BYTES, part_workbooks
+from ingest.xmlscan import SheetScanner, col_number
 from store.errors import BilingualError
 
 STREAMLIT_CONFIG = Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml"
@@ -183,23 +186,10 @@ def _empty(name: str) -> ReadError:
 
 
 # -- zip safety ---------------------------------------------------------------------------------
-# Cell and row references a dense reader sizes its grid by, when they go beyond column Z or row
-# 99,999 (everything else is small), in every spelling calamine accepts: any quotes, spaces around
-# '=', a namespace prefix, and lower-case column letters (calamine reads r="xfd1048576" as
-# XFD1048576 and aborts). One pass: the pattern starts with a literal, so the regex engine skips
-# to each 'r' (a 37 MB sheet in ~0.1 s); anything that merely looks like a reference (an
-# attribute ending in r, text in an inline string) only makes the check stricter.
-_REF = re.compile(rb"""r\s*=\s*["']([A-Za-z]{2,}\d+|[A-Za-z]?\d{6,})["']""")
-
-_COL_ROW = re.compile(rb"([A-Za-z]*)(\d+)")
+# Where a dense reader would put each cell (references in every spelling calamine accepts, and
+# cells placed by position) is measured by ingest.xmlscan, vectorised over each inflated chunk.
 _ODS_REPEAT = re.compile(rb"""number-(rows|columns)-repeated\s*=\s*["'](\d+)["']""")
-
-
-def _col_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + (ch - 64)
-    return n
+KEEP_MAX_BYTES = 128 * 1024 * 1024  # inflated sheet XML kept in memory for a parallel parse
 
 
 def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
@@ -231,13 +221,21 @@ def _error_cells(buf: bytes, found: dict[tuple[int, int], str]) -> None:
     for attrs, inner in _ERROR_CELL.findall(buf):
         ref, value = _CELL_REF.search(attrs), _CELL_V.search(inner)
         if ref and value:
-            found[(int(ref.group(2)), _col_number(ref.group(1)))] = value.group(1).decode("utf-8", "replace")
+            found[(int(ref.group(2)), col_number(ref.group(1)))] = value.group(1).decode("utf-8", "replace")
 
 
-def check_zip(data: bytes, name: str, kind: str, errors: ErrorCells | None = None) -> None:
+def check_zip(
+    data: bytes,
+    name: str,
+    kind: str,
+    errors: ErrorCells | None = None,
+    keep: dict[str, tuple[str, bytes]] | None = None,
+) -> None:
     """Refuse zip bombs, lying sizes and sheets whose extent a dense reader cannot allocate.
 
     When `errors` is given, it also collects the error cells of each xlsx sheet on the same pass.
+    When `keep` is given, worksheets of at least SPLIT_MIN_BYTES inflated (KEEP_MAX_BYTES in all)
+    are kept there (zip path -> (sheet name, XML)) once they have passed, for a parallel parse.
     """
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -255,19 +253,28 @@ def check_zip(data: bytes, name: str, kind: str, errors: ErrorCells | None = Non
     if any(i.flag_bits & 0x1 for i in infos):
         raise _encrypted(name)
     sheet_names = _sheet_paths(zf) if kind == "xlsx" else {}
-    total = 0
+    if len(set(sheet_names.values())) < len(sheet_names):
+        keep = None  # two sheets of one name: which one a name reads is calamine's choice
+    total = kept = 0
     for info in infos:
         is_sheet = (
             kind == "xlsx" and info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
         )
         is_ods_content = kind == "ods" and info.filename == "content.xml"
-        max_row = max_col = 0
-        cells = cells_with_ref = chunks = 0  # to spot cells written without an r attribute
+        sheet = sheet_names.get(info.filename, info.filename)
+        scan = SheetScanner()
         found: dict[tuple[int, int], str] = {}
-        err_tail = b""
+        err_tail = tail = b""
+        pieces: list[bytes] | None = None
+        if (
+            keep is not None
+            and is_sheet
+            and info.filename in sheet_names
+            and info.file_size >= SPLIT_MIN_BYTES
+        ):
+            pieces = []
         try:
             with zf.open(info) as stream:
-                tail = b""
                 while True:
                     chunk = stream.read(CHUNK)
                     if not chunk:
@@ -275,64 +282,59 @@ def check_zip(data: bytes, name: str, kind: str, errors: ErrorCells | None = Non
                     total += len(chunk)
                     if total > MAX_UNCOMPRESSED_BYTES:
                         raise _bomb(name, total)
-                    if is_sheet or is_ods_content:
+                    if is_sheet:
+                        scan.feed(chunk)
+                        if errors is not None and (scan.error_values or found):
+                            _error_cells(err_tail + chunk, found)
+                            err_tail = chunk[-8192:]
+                        # explicit references seen so far: refuse now, not after inflating it all
+                        rows, cols = scan.max_row, scan.max_col
+                        if cols > MAX_COLUMNS or rows > MAX_ROWS:
+                            if cols <= MAX_COLUMNS and rows < GRID_ROWS:
+                                raise _too_many_rows(name, sheet, rows, at_least=True)
+                            _check_extent(name, sheet, rows, cols)
+                        if pieces is not None:
+                            pieces.append(chunk)
+                            if kept + sum(map(len, pieces)) > KEEP_MAX_BYTES:
+                                pieces = None  # too large to hold: parsed whole, not in parallel
+                    elif is_ods_content:
                         buf = tail + chunk
-                        if is_sheet:
-                            chunks += 1
-                            cells += chunk.count(b"<c ") + chunk.count(b"<c>")
-                            cells_with_ref += chunk.count(b'<c r="') + chunk.count(b"<c r='")
-                            for ref in _REF.findall(buf):
-                                letters, digits = _COL_ROW.fullmatch(ref).groups()
-                                max_row = max(max_row, int(digits))
-                                max_col = max(max_col, _col_number(letters.upper()))
-                            if errors is not None and (b't="e"' in chunk or b"t='e'" in chunk or found):
-                                _error_cells(err_tail + chunk, found)
-                                err_tail = chunk[-8192:]
-                            if max_col > MAX_COLUMNS or max_row > MAX_ROWS:  # refuse now, not after
-                                sheet = sheet_names.get(info.filename, info.filename)  # inflating it all
-                                if max_col <= MAX_COLUMNS and max_row < GRID_ROWS:
-                                    raise _too_many_rows(name, sheet, max_row, at_least=True)
-                                _check_extent(name, sheet, max_row, max_col)
-                        else:
-                            _check_ods_repeats(buf, name)
+                        _check_ods_repeats(buf, name)
                         tail = buf[-256:]
         except ReadError:
             raise
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError) as exc:
             raise _corrupt(name) from exc
         if is_sheet:
-            sheet = sheet_names.get(info.filename, info.filename)
-            # Refs we did not match are at most column Z and row 99,999.
-            _check_extent(name, sheet, max_row, max(max_col, 26 if max_row else 0))
-            if cells > cells_with_ref + 2 * chunks:  # some cells carry no reference at all
-                rows, widest = _positional_extent(zf, info)
-                _check_extent(name, sheet, max(max_row, rows), max(max_col, widest))
+            scan.finish()
+            if scan.bounded and (scan.positional or not _extent_ok(*scan.extent)):
+                scan = _exact_scan(zf, info, name)  # the quick bound is not enough: read every reference
+            _check_extent(name, sheet, *scan.extent)
+            if scan.markup:
+                pieces = None  # a comment or CDATA could hide a cut point: parsed whole
             if found and errors is not None:
                 errors[sheet] = found
+            if pieces:
+                xml = b"".join(pieces)
+                keep[info.filename] = (sheet, xml)  # type: ignore[index]
+                kept += len(xml)
 
 
-def _positional_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:
-    """(rows, most cells in one row) of a sheet, counted by position.
+def _exact_scan(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> SheetScanner:
+    """A second pass over one sheet, reading every reference's value (see ingest.xmlscan)."""
+    scan = SheetScanner(exact=True)
+    try:
+        with zf.open(info) as stream:
+            while chunk := stream.read(CHUNK):
+                scan.feed(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, ValueError) as exc:
+        raise _corrupt(name) from exc
+    scan.finish()
+    return scan
 
-    Cells (and rows) written without an r attribute are placed one after another, so a dense
-    reader sizes its grid by the row count times the widest row — which references alone do not
-    show (150,000 rows plus one row of 16,384 such cells aborts python-calamine's process).
-    Only run when such cells exist: C-level splits and counts, no per-cell Python.
-    """
-    rows = widest = 0
-    carry = b""
-    with zf.open(info) as stream:
-        while True:
-            chunk = stream.read(CHUNK)
-            parts = (carry + chunk).split(b"<row")
-            if chunk:
-                carry = parts.pop()  # possibly an unfinished row: counted with the next chunk
-            for part in parts:
-                rows += 1
-                widest = max(widest, part.count(b"<c ") + part.count(b"<c>") + part.count(b"<c/>"))
-            if not chunk:
-                break
-    return max(rows - 1, 0), widest  # the first part is what precedes the first row
+
+def _extent_ok(rows: int, cols: int) -> bool:
+    return cols <= MAX_COLUMNS and rows < GRID_ROWS and rows <= MAX_ROWS and rows * max(cols, 1) <= MAX_CELLS
 
 
 def _check_ods_repeats(buf: bytes, name: str) -> None:
@@ -394,7 +396,8 @@ def read_workbook(
 
     `while_parsing` is called once, after the safety checks and just before the cells are parsed:
     python-calamine releases the GIL while it parses, so work a caller starts in a thread there
-    (loading reference data) runs alongside for free.
+    (loading reference data) runs alongside for free. Large xlsx sheets are parsed in row ranges
+    on two threads at once (ingest.xlsx_split).
     """
     if len(data) > MAX_FILE_BYTES:
         raise ReadError(
@@ -408,52 +411,158 @@ def read_workbook(
         sheets = [read_csv(data, file_name)]
     else:
         errors: ErrorCells = {}
+        books: list[bytes] | None = None
+        split: set[str] = set()
         if kind in ("xlsx", "ods"):
-            check_zip(data, file_name, kind, errors if kind == "xlsx" else None)
+            keep: dict[str, tuple[str, bytes]] = {}
+            check_zip(data, file_name, kind, errors if kind == "xlsx" else None, keep)
+            if keep:
+                books = part_workbooks(data, {path: xml for path, (_, xml) in keep.items()})
+                split = {sheet for sheet, _ in keep.values()}
+                del keep
         if while_parsing is not None:
             while_parsing()
-        sheets = _read_calamine(data, file_name, kind, errors)
+        sheets = _read_calamine(data, file_name, kind, errors, books, split)
     sheets = [s for s in sheets if any(any(v not in (None, "") for v in row) for row in s.rows)]
     if not sheets:
         raise _empty(file_name)
     return RawWorkbook(kind, sheets)
 
 
-def _read_calamine(data: bytes, name: str, kind: str, errors: ErrorCells | None = None) -> list[RawSheet]:
+def _open(data: bytes, name: str) -> pc.CalamineWorkbook:
     try:
-        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        return pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except pc.PasswordError as exc:
         raise _encrypted(name) from exc
     except Exception as exc:  # calamine raises several unrelated types for broken files
         if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
             raise _encrypted(name) from exc
         raise _corrupt(name) from exc
-    sheets = []
-    for meta in wb.sheets_metadata:
-        if str(meta.typ) not in ("SheetTypeEnum.WorkSheet", "WorkSheet"):
-            continue
-        if meta.visible != pc.SheetVisibleEnum.Visible:
-            continue  # hidden sheets hold lookup lists (our templates' dropdown sources), not data
-        try:
-            sheet = wb.get_sheet_by_name(meta.name)
-            height, width = sheet.height, sheet.width
-            if height > MAX_ROWS:
-                raise _too_many_rows(name, meta.name, height)
-            if width > MAX_COLUMNS or height * width > MAX_CELLS:
-                raise _whole_grid(name, meta.name)
-            rows = sheet.to_python(skip_empty_area=True)
-            start = sheet.start or (0, 0)
-            merged = sheet.merged_cell_ranges or []
-        except ReadError:
-            raise
-        except pc.PasswordError as exc:
-            raise _encrypted(name) from exc
-        except Exception as exc:
-            raise _corrupt(name, meta.name) from exc
-        _put_errors(rows, (errors or {}).get(meta.name, {}), start)
-        _fill_merged(rows, merged, start)
-        sheets.append(RawSheet(meta.name, rows, first_row=start[0] + 1, first_col=start[1] + 1))
-    return sheets
+
+
+_Parsed = tuple[list[list[Any]], tuple[int, int] | None, list]  # rows, start, merged ranges
+
+
+def _parse(wb: pc.CalamineWorkbook, sheet_name: str, name: str, *, whole: bool = True) -> _Parsed:
+    """One sheet's cells, its start (0-based row, column) and merged ranges.
+
+    `whole`: this is the whole sheet, not a range of its rows (whose size is checked once joined).
+    """
+    try:
+        sheet = wb.get_sheet_by_name(sheet_name)
+        if whole:
+            _check_parsed_size(name, sheet_name, sheet.height, sheet.width)
+        rows = sheet.to_python(skip_empty_area=True)
+        return rows, sheet.start, sheet.merged_cell_ranges or []
+    except ReadError:
+        raise
+    except pc.PasswordError as exc:
+        raise _encrypted(name) from exc
+    except Exception as exc:
+        raise _corrupt(name, sheet_name) from exc
+
+
+def _check_parsed_size(name: str, sheet: str, height: int, width: int) -> None:
+    if height > MAX_ROWS:
+        raise _too_many_rows(name, sheet, height)
+    if width > MAX_COLUMNS or height * width > MAX_CELLS:
+        raise _whole_grid(name, sheet)
+
+
+def _read_calamine(
+    data: bytes,
+    name: str,
+    kind: str,
+    errors: ErrorCells | None = None,
+    books: list[bytes] | None = None,
+    split: set[str] | frozenset[str] = frozenset(),
+) -> list[RawSheet]:
+    """Every visible worksheet, parsed by python-calamine.
+
+    With `books` (ingest.xlsx_split.part_workbooks), the first part workbook stands for the file
+    (its other sheets are the file's own) and each further one holds the next rows of the sheets
+    named in `split`: all are parsed at once, one thread each, and the rows joined in order.
+    """
+    if not books:
+        wb = _open(data, name)
+        return [_raw_sheet(meta.name, _parse(wb, meta.name, name), errors) for meta in _data_sheets(wb)]
+    try:
+        with ThreadPoolExecutor(len(books), thread_name_prefix="ingest-parse") as pool:
+            first = pool.submit(_read_first_part, books[0], name, split)
+            rest = [pool.submit(_read_other_part, book, name, split) for book in books[1:]]
+            parsed, order, names = first.result()
+            others = [f.result() for f in rest]
+        if not split <= names:  # calamine names the sheets otherwise than workbook.xml did here
+            raise ReadError("", "")
+        sheets = []
+        for sheet_name in order:
+            parts = [parsed[sheet_name]]
+            if sheet_name in split:
+                parts += [o[sheet_name] for o in others]
+                rows, start = _join(parts)
+                _check_parsed_size(name, sheet_name, len(rows), len(rows[0]) if rows else 0)
+                parts[0] = (rows, start, parts[0][2])
+            sheets.append(_raw_sheet(sheet_name, parts[0], errors))
+        return sheets
+    except ReadError:
+        # Whatever went wrong in parts, the file as a whole has the last word (and message).
+        return _read_calamine(data, name, kind, errors)
+
+
+def _data_sheets(wb: pc.CalamineWorkbook) -> list:
+    """Metadata of the visible worksheets (hidden sheets hold lookup lists, not data)."""
+    return [
+        meta
+        for meta in wb.sheets_metadata
+        if str(meta.typ) in ("SheetTypeEnum.WorkSheet", "WorkSheet")
+        and meta.visible == pc.SheetVisibleEnum.Visible
+    ]
+
+
+def _read_first_part(
+    book: bytes, name: str, split: set[str] | frozenset[str]
+) -> tuple[dict[str, _Parsed], list[str], set[str]]:
+    """Every visible sheet of the first part workbook, their order, and every sheet name it has."""
+    wb = _open(book, name)
+    order = [meta.name for meta in _data_sheets(wb)]
+    parsed = {s: _parse(wb, s, name, whole=s not in split) for s in order}
+    return parsed, order, set(wb.sheet_names)
+
+
+def _read_other_part(book: bytes, name: str, split: set[str] | frozenset[str]) -> dict[str, _Parsed]:
+    """The further rows of the split sheets that are visible (the other sheets are in part one)."""
+    wb = _open(book, name)
+    return {
+        meta.name: _parse(wb, meta.name, name, whole=False) for meta in _data_sheets(wb) if meta.name in split
+    }
+
+
+def _join(parts: list[_Parsed]) -> tuple[list[list[Any]], tuple[int, int] | None]:
+    """The rows of consecutive parts of one sheet as one grid (calamine's, had it read it whole)."""
+    parts = [p for p in parts if p[0] and p[1] is not None]
+    if not parts:
+        return [], None
+    top = parts[0][1][0]
+    left = min(p[1][1] for p in parts)
+    right = max(p[1][1] + len(p[0][0]) for p in parts)
+    width = right - left
+    rows: list[list[Any]] = []
+    for part_rows, (r0, c0), _ in parts:
+        rows.extend([""] * width for _ in range(r0 - top - len(rows)))  # empty rows between parts
+        if c0 == left and len(part_rows[0]) == width:
+            rows.extend(part_rows)
+        else:
+            pad_left, pad_right = [""] * (c0 - left), [""] * (right - c0 - len(part_rows[0]))
+            rows.extend(pad_left + r + pad_right for r in part_rows)
+    return rows, (top, left)
+
+
+def _raw_sheet(sheet_name: str, parsed: _Parsed, errors: ErrorCells | None) -> RawSheet:
+    rows, start, merged = parsed
+    start = start or (0, 0)
+    _put_errors(rows, (errors or {}).get(sheet_name, {}), start)
+    _fill_merged(rows, merged, start)
+    return RawSheet(sheet_name, rows, first_row=start[0] + 1, first_col=start[1] + 1)
 
 
 def _put_errors(rows: list[list[Any]], found: dict[tuple[int, int], str], start: tuple[int, int]) -> None:

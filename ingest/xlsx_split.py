@@ -1,0 +1,137 @@
+"""Split a large worksheet into row ranges that python-calamine parses in parallel.
+
+python-calamine releases the GIL while it parses a sheet, so two parses run on two cores at once.
+One sheet cannot be parsed by two threads, but its rows can be cut in two: each part is a
+complete workbook (every entry of the file copied as it is, except the sheet, which holds the same
+head and tail around a contiguous range of its `<row>` elements) and the parts' cells are joined
+back in order. Cuts are made only in front of a `<row r="…">` element, so every cell lands on the
+row and column it has in the whole sheet — also cells placed by position after it.
+
+The sheets given here have already passed the safety scan (reading.check_zip) as a whole; a part
+holds a subset of their cells.
+"""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+import zlib
+from collections.abc import Sequence
+
+SPLIT_MIN_BYTES = 8 * 1024 * 1024  # inflated sheet XML below which one parse is as quick
+PARTS = 2  # cores to parse on
+
+_SHEET_DATA, _SHEET_DATA_END = b"<sheetData>", b"</sheetData>"
+_ROW_START = b'<row r="'
+
+
+def split_sheet(xml: bytes, parts: int = PARTS) -> list[tuple[bytes, memoryview, bytes]] | None:
+    """`parts` (head, rows, tail) pieces of a worksheet's XML, or None when it cannot be cut.
+
+    The caller makes sure the XML has no comment, CDATA section or processing instruction (none
+    in sheets Excel writes; ingest.xmlscan.SheetScanner.markup), where `<row r="` could be text.
+    """
+    start = xml.find(_SHEET_DATA)
+    end = xml.rfind(_SHEET_DATA_END)
+    if start < 0 or end < start:
+        return None
+    body = start + len(_SHEET_DATA)
+    cuts = [body]
+    for k in range(1, parts):
+        cut = xml.find(_ROW_START, body + (end - body) * k // parts, end)
+        if cut <= cuts[-1]:
+            return None
+        cuts.append(cut)
+    cuts.append(end)
+    head, tail, view = xml[:body], xml[end:], memoryview(xml)
+    return [(head, view[cuts[k] : cuts[k + 1]], tail) for k in range(parts)]
+
+
+def part_workbooks(data: bytes, sheets: dict[str, bytes], parts: int = PARTS) -> list[bytes] | None:
+    """`parts` workbooks, each the file with every sheet in `sheets` (zip path -> XML) cut to one
+    range of its rows; None when a sheet cannot be cut. Other entries are copied compressed as
+    they are; the parts are stored uncompressed (nothing to inflate twice)."""
+    pieces = {path: split_sheet(xml, parts) for path, xml in sheets.items()}
+    if not pieces or any(p is None for p in pieces.values()):
+        return None
+    zf = zipfile.ZipFile(_BytesReader(data))
+    books = []
+    for k in range(parts):
+        entries: list[_Entry] = []
+        for info in zf.infolist():
+            if info.filename in pieces:
+                chunks = pieces[info.filename][k]
+                crc = 0
+                for c in chunks:
+                    crc = zlib.crc32(c, crc)
+                size = sum(len(c) for c in chunks)
+                entries.append(_Entry(info.filename, zipfile.ZIP_STORED, crc, size, size, chunks))
+            else:
+                entries.append(_Entry.copied(data, info))
+        books.append(_write_zip(entries))
+    return books
+
+
+class _BytesReader:
+    """A seekable read-only view of bytes for zipfile (no copy, unlike io.BytesIO of a slice)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data, self._pos = data, 0
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        self._pos = pos if whence == 0 else self._pos + pos if whence == 1 else len(self._data) + pos
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, n: int = -1) -> bytes:
+        end = len(self._data) if n < 0 else self._pos + n
+        out = self._data[self._pos : end]
+        self._pos += len(out)
+        return out
+
+    def seekable(self) -> bool:
+        return True
+
+
+class _Entry:
+    """One zip entry to write: name, method, CRC, sizes and its (compressed) payload pieces."""
+
+    def __init__(
+        self, name: str, method: int, crc: int, csize: int, usize: int, payload: Sequence[bytes | memoryview]
+    ) -> None:
+        self.name, self.method, self.crc, self.csize, self.usize = name, method, crc, csize, usize
+        self.payload = payload
+
+    @classmethod
+    def copied(cls, data: bytes, info: zipfile.ZipInfo) -> _Entry:
+        """The entry's compressed bytes as they are in `data` (sizes from the central directory)."""
+        at = info.header_offset
+        name_len, extra_len = struct.unpack("<HH", data[at + 26 : at + 30])
+        start = at + 30 + name_len + extra_len
+        payload = memoryview(data)[start : start + info.compress_size]
+        return cls(info.filename, info.compress_type, info.CRC, info.compress_size, info.file_size, [payload])
+
+
+def _write_zip(entries: list[_Entry]) -> bytes:
+    """A zip archive of the entries (no data descriptors, no extras: what any reader takes)."""
+    out: list[bytes | memoryview] = []
+    central: list[bytes] = []
+    offset = 0
+    for e in entries:
+        name = e.name.encode("utf-8")
+        flags = 0x800 if not e.name.isascii() else 0  # UTF-8 names
+        fields = (20, flags, e.method, 0, 0x21, e.crc, e.csize, e.usize, len(name))
+        local = struct.pack("<IHHHHHIIIHH", 0x04034B50, *fields, 0) + name
+        central.append(
+            struct.pack("<IH", 0x02014B50, 20)
+            + struct.pack("<HHHHHIIIHHHHHII", *fields, 0, 0, 0, 0, 0, offset)
+            + name
+        )
+        out.append(local)
+        out.extend(e.payload)
+        offset += len(local) + e.csize
+    directory = b"".join(central)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(directory), offset, 0)
+    return b"".join([*out, directory, end])
