@@ -416,10 +416,11 @@ def read_workbook(
         if kind in ("xlsx", "ods"):
             keep: dict[str, tuple[str, bytes]] = {}
             check_zip(data, file_name, kind, errors if kind == "xlsx" else None, keep)
-            if keep:
-                books = part_workbooks(data, {path: xml for path, (_, xml) in keep.items()})
-                split = {sheet for sheet, _ in keep.values()}
-                del keep
+            parts = part_workbooks(data, {path: xml for path, (_, xml) in keep.items()}) if keep else None
+            if parts is not None:
+                books, cut = parts
+                split = {sheet for path, (sheet, _) in keep.items() if path in cut}
+            del keep, parts
         if while_parsing is not None:
             while_parsing()
         sheets = _read_calamine(data, file_name, kind, errors, books, split)

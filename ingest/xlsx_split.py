@@ -47,12 +47,16 @@ def split_sheet(xml: bytes, parts: int = PARTS) -> list[tuple[bytes, memoryview,
     return [(head, view[cuts[k] : cuts[k + 1]], tail) for k in range(parts)]
 
 
-def part_workbooks(data: bytes, sheets: dict[str, bytes], parts: int = PARTS) -> list[bytes] | None:
-    """`parts` workbooks, each the file with every sheet in `sheets` (zip path -> XML) cut to one
-    range of its rows; None when a sheet cannot be cut. Other entries are copied compressed as
-    they are; the parts are stored uncompressed (nothing to inflate twice)."""
-    pieces = {path: split_sheet(xml, parts) for path, xml in sheets.items()}
-    if not pieces or any(p is None for p in pieces.values()):
+def part_workbooks(
+    data: bytes, sheets: dict[str, bytes], parts: int = PARTS
+) -> tuple[list[bytes], set[str]] | None:
+    """`parts` workbooks, each the file with the sheets of `sheets` (zip path -> XML) cut to one
+    range of their rows, and the paths that were cut (a sheet too short to cut is whole in every
+    part); None when none could be cut. Other entries are copied compressed as they are; the cut
+    sheets are stored uncompressed (nothing to inflate twice)."""
+    cut = {path: split_sheet(xml, parts) for path, xml in sheets.items()}
+    pieces = {path: p for path, p in cut.items() if p is not None}
+    if not pieces:
         return None
     zf = zipfile.ZipFile(_BytesReader(data))
     books = []
@@ -69,7 +73,7 @@ def part_workbooks(data: bytes, sheets: dict[str, bytes], parts: int = PARTS) ->
             else:
                 entries.append(_Entry.copied(data, info))
         books.append(_write_zip(entries))
-    return books
+    return books, set(pieces)
 
 
 class _BytesReader:
