@@ -11,13 +11,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import queue
 import re
+import threading
 import tomllib
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -274,11 +277,9 @@ def check_zip(
         ):
             pieces = []
         try:
-            with zf.open(info) as stream:
-                while True:
-                    chunk = stream.read(CHUNK)
-                    if not chunk:
-                        break
+            ahead = is_sheet and info.file_size >= SPLIT_MIN_BYTES
+            with closing(_inflated(zf, info, ahead=ahead)) as chunks:  # closed (thread stopped) on any error
+                for chunk in chunks:
                     total += len(chunk)
                     if total > MAX_UNCOMPRESSED_BYTES:
                         raise _bomb(name, total)
@@ -318,6 +319,52 @@ def check_zip(
                 xml = b"".join(pieces)
                 keep[info.filename] = (sheet, xml)  # type: ignore[index]
                 kept += len(xml)
+
+
+def _inflated(zf: zipfile.ZipFile, info: zipfile.ZipInfo, *, ahead: bool) -> Iterator[bytes]:
+    """An entry's inflated bytes in CHUNK pieces. `ahead`: inflate in a thread, at most two chunks
+    ahead of the consumer (zlib releases the GIL: inflating overlaps the scan of the previous
+    chunk). Errors of the stream are raised in the consumer."""
+    if not ahead:
+        with zf.open(info) as stream:
+            while chunk := stream.read(CHUNK):
+                yield chunk
+        return
+    pipe: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def hand(item: bytes | BaseException) -> None:
+        while not stop.is_set():
+            try:
+                pipe.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            with zf.open(info) as stream:
+                while not stop.is_set():
+                    chunk = stream.read(CHUNK)
+                    hand(chunk)
+                    if not chunk:
+                        return
+        except BaseException as exc:  # raised in the consumer
+            hand(exc)
+
+    worker = threading.Thread(target=produce, name="ingest-inflate", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = pipe.get()
+            if isinstance(item, BaseException):
+                raise item
+            if not item:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _exact_scan(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> SheetScanner:
