@@ -680,12 +680,8 @@ def _period_lookup(first: int, last: int, as_of: dt.date) -> dict[str, np.ndarra
 
     The same rules as the periods CTE (see _periods_ctes), for the rows' lookup columns.
     """
-    spans = []
-    for y in range(first, last + 1):
-        spans += [(dt.date(y, 1, 1), dt.date(y, 12, 31)), (dt.date(y, 1, 1), dt.date(y, 6, 30))]
-        spans.append((dt.date(y, 7, 1), dt.date(y, 12, 31)))
-    start = np.array([a for a, _ in spans], dtype="datetime64[D]").reshape(-1)
-    end = np.array([b for _, b in spans], dtype="datetime64[D]").reshape(-1)
+    every = grid.periods(first, last, dt.date(max(last, first, 1), 12, 31))  # every key, none dropped
+    start, end = every.start, every.end
     day = np.datetime64(as_of, "D")
     eval_date = np.minimum(end, day)
     return {
