@@ -39,7 +39,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -88,29 +87,23 @@ OUTPUT_COLUMNS = (
     "reason",
 )
 
-# Columns the SQL returns for readability but `attainment` attaches from lookups instead: they
-# depend only on the goal or the period, and converting them row by row is most of a fetch.
-_LOOKUP_COLUMNS = (
+
+# The frame's text columns (pandas "str").
+_TEXT_COLUMNS = (
+    "locality_name",
+    "locality_name_en",
     "goal",
+    "label_he",
+    "label_en",
     "period",
     "period_kind",
     "target_op",
+    "target_source",
+    "status",
     "unit",
     "pace",
-    "weight",
-    "period_start",
-    "period_end",
-    "eval_date",
-    "closed",
-    "elapsed",
+    "reason",
 )
-# Text columns with few values: fetched as DuckDB ENUMs (Arrow dictionaries), decoded once.
-_ENUM_COLUMNS = {
-    "status": rules.STATUSES,
-    "target_source": ("catalog", "year", "locality"),
-    "reason": ("no_dataset", "no_rows", "not_applicable"),
-}
-_DATE_COLUMNS = ("period_start", "period_end", "eval_date")
 
 # Parts of the attainment run at once, one per core (at most 2: the grid and the catalog's spans
 # are repeated in each part), and only with enough goals to share.
@@ -289,8 +282,8 @@ def _goals_cte(goals: Sequence[Goal], order: dict[str, int]) -> str:
     )
 
 
-def _final_select(order_rows: bool = True) -> str:
-    order_by = "\nORDER BY x.authority_code, x.goal_order, x.pid" if order_rows else ""
+def _final_select() -> str:
+    order_by = "\nORDER BY x.authority_code, x.goal_order, x.pid"
     return f"""-- targets: a locality override beats a year-wide override beats the catalog default
 targets_current AS MATERIALIZED (
     SELECT g.goal_order, t.year, t.authority_code, t.target_id, t.target_low, t.target_high
@@ -364,12 +357,8 @@ def build_sql(
     as_of: dt.date,
     year: int | None = None,
     codes: Sequence[int] | None = None,
-    order_rows: bool = True,
 ) -> str:
-    """The one query computing attainment for these goals (readable; `explain` shows it).
-
-    With order_rows=False the rows come unsorted (`attainment` sorts the fetched frame itself).
-    """
+    """The one query computing attainment for these goals (readable; `explain` shows it)."""
     goals = [catalog.goal(g) for g in dict.fromkeys(goal_ids)]
     order = {g.id: i for i, g in enumerate(catalog.goals)}
     header = (
@@ -385,7 +374,7 @@ def build_sql(
         + _coverage_cte(goals)
         + "".join(_measure_cte(g) for g in goals if g.measure is not None)
         + _goals_cte(goals, order)
-        + _final_select(order_rows)
+        + _final_select()
     )
 
 
@@ -474,13 +463,6 @@ def resolve_localities(store: Store, localities: Iterable[int | str]) -> list[in
     return codes
 
 
-def _take(values: Sequence[object] | pa.Array, index: np.ndarray) -> pd.Series:
-    """A str column from a small lookup and row positions into it (-1: missing)."""
-    lookup = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
-    positions = pa.array(index, mask=index < 0) if (index < 0).any() else pa.array(index)
-    return lookup.take(positions).to_pandas()
-
-
 _PARSED = threading.local()  # per thread: SQL text -> parsed statement (the text is data-independent)
 
 
@@ -492,25 +474,6 @@ def _parsed(cur: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statement:
             cache.clear()
         (cache[sql],) = cur.extract_statements(sql)
     return cache[sql]
-
-
-def _fetch_sql(sql: str) -> str:
-    """The attainment SQL as fetched: without the lookup columns, the short texts as ENUMs."""
-    enums = ",\n    ".join(
-        f"CAST({c} AS ENUM({', '.join(_sql_str(v) for v in values)})) AS {c}"
-        for c, values in _ENUM_COLUMNS.items()
-    )
-    excluded = ", ".join((*_LOOKUP_COLUMNS, *_ENUM_COLUMNS))
-    return f"SELECT * EXCLUDE ({excluded}),\n    {enums}\nFROM (\n{sql}\n)"
-
-
-def _fetch(store: Store, sql: str) -> pa.Table:
-    """Run the attainment SQL (see _fetch_sql) and return the rows as Arrow."""
-    with store.cursor() as cur, warnings.catch_warnings():
-        # DuckDB suggests fetching from a relation instead, which binds this large query twice.
-        # (catch_warnings is not thread-safe: at worst this narrow filter stays installed.)
-        warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
-        return cur.execute(_parsed(cur, _fetch_sql(sql))).to_arrow_table()
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -675,66 +638,6 @@ def _cells_frame(cells: dict[str, np.ndarray], catalog: Catalog, authorities: li
     return table.to_pandas(date_as_object=False, split_blocks=True)
 
 
-def _period_lookup(first: int, last: int, as_of: dt.date) -> dict[str, np.ndarray]:
-    """Per period key 3 × (year - first) + half: its dates, closed flag and elapsed share.
-
-    The same rules as the periods CTE (see _periods_ctes), for the rows' lookup columns.
-    """
-    every = grid.periods(first, last, dt.date(max(last, first, 1), 12, 31))  # every key, none dropped
-    start, end = every.start, every.end
-    day = np.datetime64(as_of, "D")
-    eval_date = np.minimum(end, day)
-    return {
-        "period_start": start.astype("datetime64[us]"),
-        "period_end": end.astype("datetime64[us]"),
-        "eval_date": eval_date.astype("datetime64[us]"),
-        "closed": day > end,
-        "elapsed": ((eval_date - start).astype(np.int64) + 1) / ((end - start).astype(np.int64) + 1),
-    }
-
-
-def _frame(table: pa.Table, catalog: Catalog, authorities: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """The tidy frame from the fetched rows: sorted, goal and period columns attached by position."""
-    if table.num_rows:
-        # authority, goal order, then period (year; the year before its halves)
-        keys = ("locality_code", "goal_order", "year", "half")
-        code, goal, year, half = (table[c].to_numpy() for c in keys)
-        key = (code.astype(np.int64) * 64 + goal) * 65536 + (year.astype(np.int64) - year.min()) * 3 + half
-        table = table.take(pa.array(np.argsort(key, kind="stable")))
-    for c in _ENUM_COLUMNS:
-        table = table.set_column(table.schema.get_field_index(c), c, table[c].cast(pa.string()))
-    df = table.to_pandas(date_as_object=False)
-    goal_order = df["goal_order"].to_numpy()
-    half = df["half"].to_numpy()
-    years = df["year"].to_numpy()
-    cols: dict[str, object] = {c: df[c] for c in df.columns if c not in ("goal_order", "half")}
-    goals = catalog.goals
-    for column, values in (
-        ("goal", [g.id for g in goals]),
-        ("label_he", [g.label_he for g in goals]),
-        ("label_en", [g.label_en for g in goals]),
-        ("unit", [g.unit for g in goals]),
-        ("pace", [g.pace for g in goals]),
-        ("target_op", [g.target.op for g in goals]),
-    ):
-        cols[column] = _take(values, goal_order)
-    weights = np.array([np.nan if g.weight is None else float(g.weight) for g in goals])
-    cols["weight"] = pd.Series(weights[goal_order], index=df.index)
-    # period key = 3 × (year - first year) + half (0: the year, 1 and 2: its halves)
-    first = int(years.min()) if len(years) else 0
-    last = int(years.max()) if len(years) else -1
-    period_key = 3 * (years.astype(np.int64) - first) + half
-    labels = [p for y in range(first, last + 1) for p in (str(y), f"{y}-H1", f"{y}-H2")]
-    cols["period"] = _take(labels, period_key)
-    cols["period_kind"] = _take(["year", "half_year"], np.minimum(half, 1))
-    for column, values in _period_lookup(first, last, as_of).items():
-        cols[column] = pd.Series(values[period_key], index=df.index)
-    position = pd.Index(authorities["code"]).get_indexer(df["locality_code"])
-    cols["locality_name"] = _take(authorities["name"].tolist(), position)
-    cols["locality_name_en"] = _take(authorities["name_en"].tolist(), position)
-    return pd.DataFrame({c: cols[c] for c in OUTPUT_COLUMNS}, index=df.index)
-
-
 def attainment(
     store: Store,
     *,
@@ -794,9 +697,19 @@ def attainment_sql(
     goal_ids = list(goals) if goals is not None else list(catalog.goal_ids)
     if not goal_ids or (year is not None and year > day.year):
         return pd.DataFrame(columns=list(OUTPUT_COLUMNS))
-    table = _fetch(store, build_sql(catalog, goal_ids, as_of=day, year=year, order_rows=False))
-    authorities = store.query_df("SELECT code, name, name_en FROM authorities")
-    return _frame(table, catalog, authorities, day)
+    with store.cursor() as cur:
+        df = cur.execute(build_sql(catalog, goal_ids, as_of=day, year=year)).df()
+    names = store.query_df("SELECT code, name, name_en FROM authorities").set_index("code")
+    by_goal = pd.DataFrame(
+        [(g.label_he, g.label_en) for g in catalog.goals], columns=["label_he", "label_en"], dtype="str"
+    )
+    for c in ("label_he", "label_en"):
+        df[c] = by_goal[c].to_numpy()[df["goal_order"].to_numpy()] if len(df) else []
+    for c, source in (("locality_name", "name"), ("locality_name_en", "name_en")):
+        df[c] = names[source].reindex(df["locality_code"]).to_numpy()
+    for c in ("period_start", "period_end", "eval_date"):
+        df[c] = df[c].astype("datetime64[us]")
+    return df[list(OUTPUT_COLUMNS)].astype({c: "str" for c in _TEXT_COLUMNS}).reset_index(drop=True)
 
 
 def explain(
