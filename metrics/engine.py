@@ -105,8 +105,8 @@ _TEXT_COLUMNS = (
     "reason",
 )
 
-# Parts of the attainment run at once, one per core (at most 2: the grid and the catalog's spans
-# are repeated in each part), and only with enough goals to share.
+# Measure queries run at once, one per core (at most 2: each part plans its own periods CTEs and
+# 2 cores is what this was measured on), and only with enough goals to share.
 _PARTS = max(1, min(2, os.cpu_count() or 1))
 _MIN_GOALS_PER_PART = 3
 
@@ -508,7 +508,7 @@ def _split(goals: Sequence[Goal], parts: int) -> list[list[str]]:
     for g in sorted(goals, key=lambda g: -len(g.measure or "")):
         i = load.index(min(load))
         groups[i].append(g)
-        load[i] += len(g.measure or "") + 200  # + the goal's share of the grid
+        load[i] += len(g.measure or "") + 200  # + the fixed cost of one more measure CTE
     order = {g.id: n for n, g in enumerate(goals)}
     return [sorted((g.id for g in grp), key=order.__getitem__) for grp in groups if grp]
 
