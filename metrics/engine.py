@@ -88,23 +88,6 @@ OUTPUT_COLUMNS = (
 )
 
 
-# The frame's text columns (pandas "str").
-_TEXT_COLUMNS = (
-    "locality_name",
-    "locality_name_en",
-    "goal",
-    "label_he",
-    "label_en",
-    "period",
-    "period_kind",
-    "target_op",
-    "target_source",
-    "status",
-    "unit",
-    "pace",
-    "reason",
-)
-
 # Measure queries run at once, one per core (at most 2: each part plans its own periods CTEs and
 # 2 cores is what this was measured on), and only with enough goals to share.
 _PARTS = max(1, min(2, os.cpu_count() or 1))
@@ -709,7 +692,8 @@ def attainment_sql(
         df[c] = names[source].reindex(df["locality_code"]).to_numpy()
     for c in ("period_start", "period_end", "eval_date"):
         df[c] = df[c].astype("datetime64[us]")
-    return df[list(OUTPUT_COLUMNS)].astype({c: "str" for c in _TEXT_COLUMNS}).reset_index(drop=True)
+    df = df[list(OUTPUT_COLUMNS)].reset_index(drop=True)
+    return df.astype({c: "str" for c in df.columns if df[c].dtype in (object, "str")})
 
 
 def explain(
