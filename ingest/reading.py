@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -27,7 +27,7 @@ from typing import Any
 
 import python_calamine as pc
 
-from ingest.xlsx_split import SPLIT_MIN_BYTES, part_workbooks
+from ingest.xlsx_split import PARTS, SPLIT_MIN_BYTES, first_part, part_workbooks, rest_part
 from ingest.xmlscan import SheetScanner, col_number
 from store.errors import BilingualError
 
@@ -193,6 +193,10 @@ def _empty(name: str) -> ReadError:
 # cells placed by position) is measured by ingest.xmlscan, vectorised over each inflated chunk.
 _ODS_REPEAT = re.compile(rb"""number-(rows|columns)-repeated\s*=\s*["'](\d+)["']""")
 KEEP_MAX_BYTES = 128 * 1024 * 1024  # inflated sheet XML kept in memory for a parallel parse
+# The last bytes fed to a SheetScanner that it may still decide with the next chunk (it keeps 256
+# of them, fewer when it squeezes whitespace): only what lies before them has been checked.
+SCAN_LAG = 64 * 1024
+EarlyParse = Callable[[str, str, bytes, int, int], bool]
 
 
 def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
@@ -233,12 +237,20 @@ def check_zip(
     kind: str,
     errors: ErrorCells | None = None,
     keep: dict[str, tuple[str, bytes]] | None = None,
+    early: EarlyParse | None = None,
 ) -> None:
     """Refuse zip bombs, lying sizes and sheets whose extent a dense reader cannot allocate.
 
     When `errors` is given, it also collects the error cells of each xlsx sheet on the same pass.
     When `keep` is given, worksheets of at least SPLIT_MIN_BYTES inflated (KEEP_MAX_BYTES in all)
     are kept there (zip path -> (sheet name, XML)) once they have passed, for a parallel parse.
+
+    `early` (with `keep`) lets calamine start on a large sheet before the scan has finished it.
+    When exactly one worksheet is large enough to be kept, it is checked after every other entry;
+    once the scan has passed the first 1/PARTS of it and what it has passed would be accepted as
+    a whole sheet, `early(path, sheet, scanned, half, cleared)` is called once with the XML
+    scanned so far: the bytes before `cleared` are checked and may be parsed. The rest of the
+    sheet (and the file) is still checked before this returns; an error is raised as usual.
     """
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -258,6 +270,11 @@ def check_zip(
     sheet_names = _sheet_paths(zf) if kind == "xlsx" else {}
     if len(set(sheet_names.values())) < len(sheet_names):
         keep = None  # two sheets of one name: which one a name reads is calamine's choice
+    large = [i for i in infos if i.filename in sheet_names and i.file_size >= SPLIT_MIN_BYTES]
+    if early is not None and keep is not None and len(large) == 1:
+        infos = [i for i in infos if i is not large[0]] + large  # the rest of the file is checked first
+    else:
+        early = None
     total = kept = 0
     for info in infos:
         is_sheet = (
@@ -269,6 +286,8 @@ def check_zip(
         found: dict[tuple[int, int], str] = {}
         err_tail = tail = b""
         pieces: list[bytes] | None = None
+        fed = 0  # bytes in pieces
+        offer = early if early is not None and info is large[0] else None
         if (
             keep is not None
             and is_sheet
@@ -296,8 +315,14 @@ def check_zip(
                             _check_extent(name, sheet, rows, cols)
                         if pieces is not None:
                             pieces.append(chunk)
-                            if kept + sum(map(len, pieces)) > KEEP_MAX_BYTES:
+                            fed += len(chunk)
+                            if kept + fed > KEEP_MAX_BYTES:
                                 pieces = None  # too large to hold: parsed whole, not in parallel
+                            elif offer is not None and fed - SCAN_LAG >= (half := info.file_size // PARTS):
+                                if _may_parse(scan):
+                                    pieces = [b"".join(pieces)]
+                                    offer(info.filename, sheet, pieces[0], half, fed - SCAN_LAG)
+                                offer = None  # once: later the rest of the scan is shorter than a parse
                     elif is_ods_content:
                         buf = tail + chunk
                         _check_ods_repeats(buf, name)
@@ -380,6 +405,12 @@ def _exact_scan(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> SheetS
     return scan
 
 
+def _may_parse(scan: SheetScanner) -> bool:
+    """Whether what `scan` has read so far would be accepted as a whole sheet without a second,
+    exact pass (see check_zip): then a dense reader may be given those bytes."""
+    return not scan.markup and not (scan.bounded and scan.positional) and _extent_ok(*scan.extent)
+
+
 def _extent_ok(rows: int, cols: int) -> bool:
     return cols <= MAX_COLUMNS and rows < GRID_ROWS and rows <= MAX_ROWS and rows * max(cols, 1) <= MAX_CELLS
 
@@ -444,7 +475,8 @@ def read_workbook(
     `while_parsing` is called once, after the safety checks and just before the cells are parsed:
     python-calamine releases the GIL while it parses, so work a caller starts in a thread there
     (loading reference data) runs alongside for free. Large xlsx sheets are parsed in row ranges
-    on two threads at once (ingest.xlsx_split).
+    on two threads at once (ingest.xlsx_split); the first range of one large sheet already while
+    the safety scan reads the rest of the file (check_zip's `early`).
     """
     if len(data) > MAX_FILE_BYTES:
         raise ReadError(
@@ -458,19 +490,20 @@ def read_workbook(
         sheets = [read_csv(data, file_name)]
     else:
         errors: ErrorCells = {}
-        books: list[bytes] | None = None
-        split: set[str] = set()
-        if kind in ("xlsx", "ods"):
-            keep: dict[str, tuple[str, bytes]] = {}
-            check_zip(data, file_name, kind, errors if kind == "xlsx" else None, keep)
-            parts = part_workbooks(data, {path: xml for path, (_, xml) in keep.items()}) if keep else None
-            if parts is not None:
-                books, cut = parts
-                split = {sheet for path, (sheet, _) in keep.items() if path in cut}
-            del keep, parts
-        if while_parsing is not None:
-            while_parsing()
-        sheets = _read_calamine(data, file_name, kind, errors, books, split)
+        # Leaving the block waits for every parse: none goes on behind a refusal or a result.
+        with ThreadPoolExecutor(PARTS, thread_name_prefix="ingest-parse") as pool:
+            parts = _Parts(data, file_name, pool)
+            if kind in ("xlsx", "ods"):
+                keep: dict[str, tuple[str, bytes]] = {}
+                if kind == "xlsx":
+                    check_zip(data, file_name, kind, errors, keep, parts.early)
+                else:
+                    check_zip(data, file_name, kind, None, keep)
+                parts.start(keep)
+                del keep
+            if while_parsing is not None:
+                while_parsing()
+            sheets = _read_calamine(data, file_name, kind, errors, parts)
     sheets = [s for s in sheets if any(any(v not in (None, "") for v in row) for row in s.rows)]
     if not sheets:
         raise _empty(file_name)
@@ -489,6 +522,55 @@ def _open(data: bytes, name: str) -> pc.CalamineWorkbook:
 
 
 _Parsed = tuple[list[list[Any]], tuple[int, int] | None, list]  # rows, start, merged ranges
+_FirstPart = tuple[dict[str, _Parsed], list[str], set[str]]  # see _read_first_part
+
+
+class _Parts:
+    """The part workbooks of a file (ingest.xlsx_split) being parsed on the threads of `pool`.
+
+    `first` reads every visible sheet of the first part, `rest` the further rows of the sheets in
+    `split`; no parts (`first` None): the file is parsed whole. `early` is check_zip's hook: it
+    starts the first part while the scan reads the rest of its sheet; `start` adds the others
+    once the whole file has passed.
+    """
+
+    def __init__(self, data: bytes, name: str, pool: ThreadPoolExecutor) -> None:
+        self.data, self.name, self.pool = data, name, pool
+        self.first: Future[_FirstPart] | None = None
+        self.rest: list[Future[dict[str, _Parsed]]] = []
+        self.split: set[str] = set()
+        self._early: tuple[str, str, int] | None = None  # path, sheet, cut
+
+    def early(self, path: str, sheet: str, scanned: bytes, half: int, cleared: int) -> bool:
+        """Start parsing the rows of `sheet` before the first row at or after `half` (and before
+        `cleared`: what the scan has passed); False when it cannot be cut there."""
+        part = first_part(self.data, path, scanned, half, cleared)
+        if part is None:
+            return False
+        book, cut = part
+        self._early = (path, sheet, cut)
+        self.first = self.pool.submit(_read_first_part, book, self.name, {sheet})
+        return True
+
+    def start(self, keep: dict[str, tuple[str, bytes]]) -> None:
+        """Parse the rest: `keep` holds the large sheets that passed (check_zip)."""
+        if self._early is not None:
+            path, sheet, cut = self._early
+            book = rest_part(self.data, path, keep[path][1], cut) if path in keep else None
+            if book is not None:
+                self.split = {sheet}
+                self.rest = [self.pool.submit(_read_other_part, book, self.name, self.split)]
+                return
+            # Not to be cut after all (markup further on, too large to keep): read as below; the
+            # first part's parse (of bytes the scan had passed) is left to finish unused.
+            self.first = None
+        cut_books = part_workbooks(self.data, {p: xml for p, (_, xml) in keep.items()}) if keep else None
+        if cut_books is None:
+            return
+        books, cut = cut_books
+        self.split = {sheet for path, (sheet, _) in keep.items() if path in cut}
+        self.first = self.pool.submit(_read_first_part, books[0], self.name, self.split)
+        self.rest = [self.pool.submit(_read_other_part, book, self.name, self.split) for book in books[1:]]
 
 
 def _parse(wb: pc.CalamineWorkbook, sheet_name: str, name: str, *, whole: bool = True) -> _Parsed:
@@ -518,39 +600,32 @@ def _check_parsed_size(name: str, sheet: str, height: int, width: int) -> None:
 
 
 def _read_calamine(
-    data: bytes,
-    name: str,
-    kind: str,
-    errors: ErrorCells | None = None,
-    books: list[bytes] | None = None,
-    split: set[str] | frozenset[str] = frozenset(),
+    data: bytes, name: str, kind: str, errors: ErrorCells | None = None, parts: _Parts | None = None
 ) -> list[RawSheet]:
     """Every visible worksheet, parsed by python-calamine.
 
-    With `books` (ingest.xlsx_split.part_workbooks), the first part workbook stands for the file
-    (its other sheets are the file's own) and each further one holds the next rows of the sheets
-    named in `split`: all are parsed at once, one thread each, and the rows joined in order.
+    With `parts` being parsed, the first part workbook stands for the file (its other sheets are
+    the file's own) and each further one holds the next rows of the sheets named in `split`: the
+    rows are joined in order (merged ranges come from the last part: the first may lack the tail).
     """
-    if not books:
+    if parts is None or parts.first is None:
         wb = _open(data, name)
         return [_raw_sheet(meta.name, _parse(wb, meta.name, name), errors) for meta in _data_sheets(wb)]
+    split = parts.split
     try:
-        with ThreadPoolExecutor(len(books), thread_name_prefix="ingest-parse") as pool:
-            first = pool.submit(_read_first_part, books[0], name, split)
-            rest = [pool.submit(_read_other_part, book, name, split) for book in books[1:]]
-            parsed, order, names = first.result()
-            others = [f.result() for f in rest]
+        parsed, order, names = parts.first.result()
+        others = [f.result() for f in parts.rest]
         if not split <= names:  # calamine names the sheets otherwise than workbook.xml did here
             raise ReadError("", "")
         sheets = []
         for sheet_name in order:
-            parts = [parsed[sheet_name]]
+            pieces = [parsed[sheet_name]]
             if sheet_name in split:
-                parts += [o[sheet_name] for o in others]
-                rows, start = _join(parts)
+                pieces += [o[sheet_name] for o in others]
+                rows, start = _join(pieces)
                 _check_parsed_size(name, sheet_name, len(rows), len(rows[0]) if rows else 0)
-                parts[0] = (rows, start, parts[0][2])
-            sheets.append(_raw_sheet(sheet_name, parts[0], errors))
+                pieces[0] = (rows, start, pieces[-1][2])
+            sheets.append(_raw_sheet(sheet_name, pieces[0], errors))
         return sheets
     except ReadError:
         # Whatever went wrong in parts, the file as a whole has the last word (and message).
@@ -567,9 +642,7 @@ def _data_sheets(wb: pc.CalamineWorkbook) -> list:
     ]
 
 
-def _read_first_part(
-    book: bytes, name: str, split: set[str] | frozenset[str]
-) -> tuple[dict[str, _Parsed], list[str], set[str]]:
+def _read_first_part(book: bytes, name: str, split: set[str] | frozenset[str]) -> _FirstPart:
     """Every visible sheet of the first part workbook, their order, and every sheet name it has."""
     wb = _open(book, name)
     order = [meta.name for meta in _data_sheets(wb)]

@@ -7,12 +7,17 @@ head and tail around a contiguous range of its `<row>` elements) and the parts' 
 back in order. Cuts are made only in front of a `<row r="…">` element, so every cell lands on the
 row and column it has in the whole sheet — also cells placed by position after it.
 
-The sheets given here have already passed the safety scan (reading.check_zip) as a whole; a part
-holds a subset of their cells.
+The sheets given to `part_workbooks` and `rest_part` have passed the safety scan
+(reading.check_zip) as a whole; a part holds a subset of their cells. `first_part` is the one
+exception: it is built from the *scanned beginning* of a sheet while the scan reads on, so that
+calamine parses the first rows while the rest is being checked. It holds only bytes the scan has
+passed (closed by a made-up `</sheetData></worksheet>`: the real tail comes later, and holds the
+merged ranges, which are therefore taken from the last part).
 """
 
 from __future__ import annotations
 
+import re
 import struct
 import zipfile
 import zlib
@@ -23,6 +28,7 @@ PARTS = 2  # cores to parse on
 
 _SHEET_DATA, _SHEET_DATA_END = b"<sheetData>", b"</sheetData>"
 _ROW_START = b'<row r="'
+_FIRST_ELEMENT = re.compile(rb"<([A-Za-z_][\w.:-]*)[\s/>]")  # the root, after the XML declaration
 
 
 def split_sheet(xml: bytes, parts: int = PARTS) -> list[tuple[bytes, memoryview, bytes]] | None:
@@ -58,22 +64,50 @@ def part_workbooks(
     pieces = {path: p for path, p in cut.items() if p is not None}
     if not pieces:
         return None
-    zf = zipfile.ZipFile(_BytesReader(data))
-    books = []
-    for k in range(parts):
-        entries: list[_Entry] = []
-        for info in zf.infolist():
-            if info.filename in pieces:
-                chunks = pieces[info.filename][k]
-                crc = 0
-                for c in chunks:
-                    crc = zlib.crc32(c, crc)
-                size = sum(len(c) for c in chunks)
-                entries.append(_Entry(info.filename, zipfile.ZIP_STORED, crc, size, size, chunks))
-            else:
-                entries.append(_Entry.copied(data, info))
-        books.append(_write_zip(entries))
+    books = [_book(data, {path: p[k] for path, p in pieces.items()}) for k in range(parts)]
     return books, set(pieces)
+
+
+def first_part(data: bytes, path: str, xml: bytes, start: int, limit: int) -> tuple[bytes, int] | None:
+    """The file with the sheet at `path` cut to its rows before the first `<row r="` in
+    [start, limit) of `xml` (the scanned beginning of the sheet), and where it was cut; None when
+    there is no such row or the sheet does not look as expected. `rest_part` gives the rest."""
+    body_at = xml.find(_SHEET_DATA)
+    root = _FIRST_ELEMENT.search(xml, 0, max(body_at, 0))  # (the declaration `<?xml` is no match)
+    if body_at < 0 or root is None or root.group(1).rsplit(b":", 1)[-1] != b"worksheet":
+        return None
+    body = body_at + len(_SHEET_DATA)
+    cut = xml.find(_ROW_START, max(start, body + 1), limit)
+    if cut < 0 or xml.find(_SHEET_DATA_END, body, cut) >= 0:
+        return None
+    closing = _SHEET_DATA_END + b"</" + root.group(1) + b">"
+    return _book(data, {path: (xml[:body], memoryview(xml)[body:cut], closing)}), cut
+
+
+def rest_part(data: bytes, path: str, xml: bytes, cut: int) -> bytes | None:
+    """The file with the sheet at `path` (all of it, scanned) cut to its rows from `cut` (see
+    `first_part`) to the end, with its real tail; None when its rows end before `cut`."""
+    body = xml.find(_SHEET_DATA) + len(_SHEET_DATA)
+    end = xml.rfind(_SHEET_DATA_END)
+    if body < len(_SHEET_DATA) or not body < cut <= end:
+        return None
+    return _book(data, {path: (xml[:body], memoryview(xml)[cut:end], xml[end:])})
+
+
+def _book(data: bytes, replaced: dict[str, Sequence[bytes | memoryview]]) -> bytes:
+    """The zip `data` with the entries named in `replaced` made of those pieces (stored)."""
+    entries: list[_Entry] = []
+    for info in zipfile.ZipFile(_BytesReader(data)).infolist():
+        chunks = replaced.get(info.filename)
+        if chunks is None:
+            entries.append(_Entry.copied(data, info))
+            continue
+        crc = 0
+        for c in chunks:
+            crc = zlib.crc32(c, crc)
+        size = sum(len(c) for c in chunks)
+        entries.append(_Entry(info.filename, zipfile.ZIP_STORED, crc, size, size, chunks))
+    return _write_zip(entries)
 
 
 class _BytesReader:
