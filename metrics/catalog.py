@@ -7,7 +7,7 @@ YAML and returns a list of problems, so a broken catalog reports every problem a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -102,6 +102,7 @@ class Goal:
     empty: str
     measure: str | None
     measure_kind: str | None
+    uses: tuple[str, ...] = ()  # goals whose measure this measure reads as m_<id> (see uses_of)
 
     @property
     def dataset(self) -> str:
@@ -318,11 +319,53 @@ def rule_measure(raw: Mapping[str, Any]) -> list[str]:
             problems.append(f"goal {gid}: measure must start with SELECT or WITH")
         if _WRITES.search(text):
             problems.append(f"goal {gid}: measure must only read")
-        if not re.search(r"superseded_by\s+is\s+null", text, re.I):
+        if not re.search(r"superseded_by\s+is\s+null", text, re.I) and not uses_of(text, _ids(raw)):
             problems.append(f"goal {gid}: measure must read current rows (superseded_by IS NULL)")
         for column in ("authority_code", "period", "value"):
             if not re.search(rf"\b{column}\b", text):
                 problems.append(f"goal {gid}: measure must return {column}")
+    return problems
+
+
+def _ids(raw: Mapping[str, Any]) -> set[str]:
+    return {_gid(g) for g in _goals(raw)}
+
+
+def uses_of(sql: object, ids: Iterable[str]) -> tuple[str, ...]:
+    """The goals whose measure this SQL reads as the CTE m_<goal id>, in order of first use.
+
+    One measure may build on another (volunteers per 1,000 residents on the volunteers count)
+    instead of repeating its SQL: the engine and `explain` put the used measure's CTE first.
+    """
+    if not sql:
+        return ()
+    known = set(ids)
+    found = (m.group(1) for m in re.finditer(r"\bm_([a-z0-9_]+)\b", str(sql)))
+    return tuple(dict.fromkeys(g for g in found if g in known))
+
+
+def rule_measure_uses(raw: Mapping[str, Any]) -> list[str]:
+    """A measure may read another goal's measure (m_<id>) if it has SQL, the same period kind,
+    and the uses do not go round in a circle."""
+    problems = []
+    goals = {_gid(g): g for g in _goals(raw)}
+    for gid, goal in goals.items():
+        for used in uses_of(goal.get("measure"), goals):
+            other = goals[used]
+            if not other.get("measure"):
+                problems.append(f"goal {gid}: uses m_{used}, which has no measure SQL")
+            elif other.get("period", "year") != goal.get("period", "year"):
+                problems.append(f"goal {gid}: uses m_{used}, whose period differs")
+    for start in goals:  # a circle: following the uses from a goal comes back to it
+        seen, todo = set(), list(uses_of(goals[start].get("measure"), goals))
+        while todo:
+            g = todo.pop()
+            if g == start:
+                problems.append(f"goal {start}: its measure uses itself (through m_ references)")
+                break
+            if g not in seen:
+                seen.add(g)
+                todo += uses_of(goals[g].get("measure"), goals)
     return problems
 
 
@@ -338,6 +381,7 @@ RULES: tuple[Rule, ...] = (
     rule_target,
     rule_weight,
     rule_measure,
+    rule_measure_uses,
 )
 
 
@@ -370,6 +414,7 @@ def build(raw: Mapping[str, Any]) -> Catalog:
         )
         for name, spec in raw["datasets"].items()
     }
+    ids = _ids(raw)
     goals = tuple(
         Goal(
             id=g["id"],
@@ -387,6 +432,7 @@ def build(raw: Mapping[str, Any]) -> Catalog:
             empty=g.get("empty", "zero"),
             measure=str(g["measure"]).strip() if g.get("measure") else None,
             measure_kind=g.get("measure_kind"),
+            uses=uses_of(g.get("measure"), ids),
         )
         for g in raw["goals"]
     )

@@ -169,10 +169,16 @@ def _scope_ctes(as_of: dt.date, codes: Sequence[int] | None) -> str:
     where = ""
     if codes is not None:
         where = f" WHERE authority_code IN ({', '.join(str(int(c)) for c in codes) or 'NULL'})"
-    y = as_of.year
     return (
         "-- every authority that sent anything, in any dataset and any year\n"
-        f"scope AS (SELECT DISTINCT authority_code FROM spans{where}),\n"
+        f"scope AS (SELECT DISTINCT authority_code FROM spans{where}),\n" + _bounds_cte(as_of)
+    )
+
+
+def _bounds_cte(as_of: dt.date) -> str:
+    """bounds: the first year of the table (grid.first_year is the same rule in numpy)."""
+    y = as_of.year
+    return (
         "-- the first year with dated activity (logs, snapshots' report dates), else with any date\n"
         f"bounds AS (\n    SELECT least(coalesce(min(h_activity), min(h_first), {2 * y}) // 2, {y})"
         " AS first_year\n    FROM spans\n),\n"
@@ -237,6 +243,22 @@ def _measure_cte(goal: Goal) -> str:
     )
 ),
 """
+
+
+def _measure_ctes(catalog: Catalog, goals: Sequence[Goal]) -> str:
+    """m_<goal> for these goals and the measures they use (catalog `uses`), each once, used first."""
+    done: dict[str, Goal] = {}
+
+    def add(goal: Goal) -> None:
+        if goal.id in done or goal.measure is None:
+            return
+        for used in goal.uses:
+            add(catalog.goal(used))
+        done[goal.id] = goal
+
+    for g in goals:
+        add(g)
+    return "".join(_measure_cte(g) for g in done.values())
 
 
 def _goals_cte(goals: Sequence[Goal], order: dict[str, int]) -> str:
@@ -355,15 +377,19 @@ def build_sql(
         + _scope_ctes(as_of, codes)
         + _periods_ctes(as_of, year)
         + _coverage_cte(goals)
-        + "".join(_measure_cte(g) for g in goals if g.measure is not None)
+        + _measure_ctes(catalog, goals)
         + _goals_cte(goals, order)
         + _final_select()
     )
 
 
-def _cov_keys(goals: Sequence[Goal]) -> list[str]:
-    """The coverage keys of these goals, sorted: positions in this list identify them in the inputs."""
-    return sorted({k for g in goals if (k := _cov_key(g)) is not None})
+def _spans_select(catalog: Catalog) -> str:
+    """The spans rows as inputs rows: kind 1, k = the dataset's position in the catalog, pid = h_from."""
+    names = ", ".join(_sql_str(n) for n in catalog.datasets) or "NULL"
+    return (
+        f"SELECT 1 AS kind, list_position([{names}], dataset) - 1 AS k, authority_code, h_from AS pid,"
+        " CAST(n AS DOUBLE) AS value, h_to, h_first, h_activity FROM spans"
+    )
 
 
 def inputs_sql(
@@ -372,50 +398,49 @@ def inputs_sql(
     *,
     as_of: dt.date,
     year: int | None = None,
-    codes: Sequence[int] | None = None,
     measures_of: Sequence[str] | None = None,
-    grid_rows: bool = True,
+    spans: bool = True,
     first_year: int | None = None,
 ) -> str:
     """What the attainment table needs from the stored rows, as one query (see metrics/grid.py).
 
-    The same CTEs as build_sql — spans, scope, periods, coverage and the catalog measures — with
-    their rows returned instead of joined to the grid: (kind, k, authority_code, pid, value) where
-    kind 0 is a measure (k = catalog goal order), 1 the rows sent (k = position in the goals'
-    sorted coverage keys), 2 an authority in scope, 3 the first year (in value).
+    The same CTEs as build_sql up to the measures — spans, the first year, periods and the
+    catalog measures — with rows returned instead of joined to the grid: (kind, k,
+    authority_code, pid, value, h_to, h_first, h_activity), where kind 0 is a measure (k = catalog
+    goal order) and kind 1 a spans row (k = the dataset's position in the catalog, pid = h_from,
+    value = rows). metrics/grid.py derives the scope, the first year and the coverage from the
+    spans rows, as build_sql's scope, bounds and coverage CTEs do.
 
     To split the work into parts that run at once: `measures_of` limits the measures to some
-    goals (none: only kinds 1–3), grid_rows=False leaves kinds 1–3 out, and a known `first_year`
-    (from kind 3) replaces the scan of every dataset that finds it.
+    goals (none: only the spans), spans=False leaves the spans rows out, and a known `first_year`
+    (grid.first_year of the spans) replaces the scan of every dataset that finds it.
     """
     goals = [catalog.goal(g) for g in dict.fromkeys(goal_ids)]
     mine = goals if measures_of is None else [catalog.goal(g) for g in dict.fromkeys(measures_of)]
     order = {g.id: i for i, g in enumerate(catalog.goals)}
-    keys = ", ".join(_sql_str(k) for k in _cov_keys(goals)) or "NULL"
-    if first_year is not None:
-        if grid_rows:
-            raise ValueError("a given first year replaces the spans the grid rows need")
-        found = f"bounds AS (SELECT {int(first_year)} AS first_year),\n"
-    else:
-        found = _spans_cte(catalog, as_of) + _scope_ctes(as_of, codes)
-    ctes = (
-        found
-        + _periods_ctes(as_of, year)
-        + (_coverage_cte(goals) if grid_rows else "")
-        + (
-            "".join(_measure_cte(g) for g in mine if g.measure is not None) + _goals_cte(mine, order)
-            if mine
-            else ""
+    if first_year is not None and spans:
+        raise ValueError("a given first year replaces the spans")
+    ctes = ""
+    if spans or (mine and first_year is None):  # the spans rows, or the first year from them
+        ctes += _spans_cte(catalog, as_of)
+    if mine:
+        found = f"bounds AS (SELECT {int(first_year)} AS first_year),\n" if first_year is not None else ""
+        ctes += (
+            (found or _bounds_cte(as_of))
+            + _periods_ctes(as_of, year)
+            + _measure_ctes(catalog, mine)
+            + _goals_cte(mine, order)
         )
-    )
-    selects = ["SELECT 0 AS kind, goal_order AS k, authority_code, pid, value FROM measures"] if mine else []
-    if grid_rows:
-        selects += [
-            f"SELECT 1 AS kind, list_position([{keys}], cov_key) - 1 AS k, authority_code, pid,"
-            " CAST(n AS DOUBLE) AS value FROM coverage",
-            "SELECT 2, NULL, authority_code, NULL, NULL FROM scope",
-            "SELECT 3, NULL, NULL, NULL, first_year FROM bounds",
+    selects = (
+        [
+            "SELECT 0 AS kind, goal_order AS k, authority_code, pid, value,"
+            " NULL::INTEGER AS h_to, NULL::INTEGER AS h_first, NULL::INTEGER AS h_activity FROM measures"
         ]
+        if mine
+        else []
+    )
+    if spans:
+        selects.append(_spans_select(catalog))
     return (
         f"-- Yaad attainment inputs, as of {as_of.isoformat()}\n"
         f"WITH\n{ctes.rstrip().rstrip(',')}\n" + "\nUNION ALL ".join(selects) + "\n"
@@ -484,14 +509,33 @@ def _idle_core() -> bool:
         return True
 
 
-def _split(goals: Sequence[Goal], parts: int) -> list[list[str]]:
-    """Goal ids in `parts` groups of about equal measure SQL (a proxy for the work), catalog order."""
+def _split(catalog: Catalog, goals: Sequence[Goal], parts: int) -> list[list[str]]:
+    """Goal ids in `parts` groups of about equal measure SQL (a proxy for the work), catalog order.
+
+    A goal whose measure uses another's (catalog `uses`) goes with it, so no part computes a
+    measure twice.
+    """
+    unit_of = {g.id: g.id for g in goals}  # goals that share measures end up in one unit
+
+    def root(gid: str) -> str:
+        while unit_of[gid] != gid:
+            gid = unit_of[gid]
+        return gid
+
+    for g in goals:
+        for used in g.uses:
+            if used in unit_of:
+                unit_of[root(g.id)] = root(used)
+    units: dict[str, list[Goal]] = {}
+    for g in goals:
+        units.setdefault(root(g.id), []).append(g)
     groups: list[list[Goal]] = [[] for _ in range(parts)]
     load = [0] * parts
-    for g in sorted(goals, key=lambda g: -len(g.measure or "")):
+    cost = {u: sum(len(g.measure or "") + 200 for g in members) for u, members in units.items()}
+    for unit in sorted(units, key=lambda u: -cost[u]):  # + 200: the fixed cost of one more measure CTE
         i = load.index(min(load))
-        groups[i].append(g)
-        load[i] += len(g.measure or "") + 200  # + the fixed cost of one more measure CTE
+        groups[i] += units[unit]
+        load[i] += cost[unit]
     order = {g.id: n for n, g in enumerate(goals)}
     return [sorted((g.id for g in grp), key=order.__getitem__) for grp in groups if grp]
 
@@ -509,31 +553,29 @@ def _run(
     *,
     as_of: dt.date,
     year: int | None,
-    codes: Sequence[int] | None,
 ) -> tuple[dict[str, np.ndarray], list[tuple]]:
     """The inputs of the grid (inputs_sql) and the current target overrides.
 
-    With two cores or more: first the scope, coverage and first year, then the measures in two
-    groups of about equal work at once, each on its own cursor (DuckDB releases the GIL), with the
-    periods from the first year found. Separate cursors could see a commit in between, so the data
-    version is compared before and after, and a mixed result is read again.
+    With two cores or more: first the spans, then the measures in two groups of about equal work
+    at once, each on its own cursor (DuckDB releases the GIL), with the periods from the first
+    year the spans give. Separate cursors could see a commit in between, so the data version is
+    compared before and after, and a mixed result is read again.
     """
     goals = [catalog.goal(g) for g in goal_ids]
-    kw = {"as_of": as_of, "year": year, "codes": codes}
+    kw = {"as_of": as_of, "year": year}
     split = _PARTS > 1 and len(goals) >= 2 * _MIN_GOALS_PER_PART and _idle_core()
 
     def read() -> list[dict[str, np.ndarray]]:
         if not split:  # one query is the least work
             return [_fetch_rows(store, inputs_sql(catalog, goal_ids, **kw))]  # type: ignore[arg-type]
-        # the scope, coverage and first year, then the measures in parts at once
-        grid_rows = _fetch_rows(store, inputs_sql(catalog, goal_ids, measures_of=[], **kw))  # type: ignore[arg-type]
-        found = grid_rows["value"][grid_rows["kind"] == grid.FIRST_YEAR]
-        first = int(found[0]) if len(found) else as_of.year
+        # the spans, then the measures in parts at once
+        spans = _fetch_rows(store, inputs_sql(catalog, goal_ids, measures_of=[], **kw))  # type: ignore[arg-type]
+        first = grid.first_year(spans, as_of)
         sqls = [
-            inputs_sql(catalog, goal_ids, measures_of=ids, grid_rows=False, first_year=first, **kw)  # type: ignore[arg-type]
-            for ids in _split(goals, _PARTS)
+            inputs_sql(catalog, goal_ids, measures_of=ids, spans=False, first_year=first, **kw)  # type: ignore[arg-type]
+            for ids in _split(catalog, goals, _PARTS)
         ]
-        return [grid_rows, *_pool().map(lambda q: _fetch_rows(store, q), sqls)]
+        return [spans, *_pool().map(lambda q: _fetch_rows(store, q), sqls)]
 
     for _ in range(3):
         before = store.data_version()
@@ -646,16 +688,8 @@ def attainment(
         codes = [c for c in (codes if codes is not None else scope) if c in set(scope)]
     if not goal_ids or (year is not None and year > day.year):
         return pd.DataFrame(columns=list(OUTPUT_COLUMNS))
-    inputs, targets = _run(store, catalog, goal_ids, as_of=day, year=year, codes=codes)
-    cells = grid.assemble(
-        inputs,
-        targets,
-        catalog,
-        goal_ids,
-        _cov_keys([catalog.goal(g) for g in goal_ids]),
-        as_of=day,
-        year=year,
-    )
+    inputs, targets = _run(store, catalog, goal_ids, as_of=day, year=year)
+    cells = grid.assemble(inputs, targets, catalog, goal_ids, as_of=day, year=year, codes=codes)
     # Names and labels are attached here, from small lookups, rather than carried per row:
     # converting repeated strings row by row is most of the cost of building the frame.
     authorities = _rows(store, "SELECT code, name, name_en FROM authorities")

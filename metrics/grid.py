@@ -25,8 +25,9 @@ from metrics.catalog import Catalog, Goal
 TARGET_SOURCES = ("catalog", "year", "locality")
 REASONS = ("no_dataset", "no_rows", "not_applicable")
 
-# Row kinds of the inputs query (engine.inputs_sql): kind, k, authority_code, pid, value.
-MEASURE, COVERAGE, SCOPE, FIRST_YEAR = 0, 1, 2, 3
+# Row kinds of the inputs query (engine.inputs_sql): kind, k, authority_code, pid, value, and for
+# spans rows h_to, h_first, h_activity.
+MEASURE, SPANS = 0, 1
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,72 @@ def periods(first: int, last: int, as_of: dt.date) -> Periods:
     )
 
 
+def first_year(inputs: dict[str, np.ndarray], as_of: dt.date) -> int:
+    """The table's first year from the spans rows: build_sql's `bounds` (NULLs come as -1).
+
+    The first half-year with dated activity (logs, snapshots' report dates), else with any date,
+    as a year, and never after as-of's year.
+    """
+    spans = inputs["kind"] == SPANS
+    activity = inputs["h_activity"][spans]
+    activity = activity[activity >= 0]
+    first = inputs["h_first"][spans]
+    first = first[first >= 0]
+    h = activity.min() if len(activity) else first.min() if len(first) else 2 * as_of.year
+    return min(int(h) // 2, as_of.year)
+
+
+def _covered(
+    inputs: dict[str, np.ndarray],
+    datasets: Sequence[str],
+    keys: Sequence[Sequence[str]],
+    auth_pos: np.ndarray,
+    per: Periods,
+    n_auth: int,
+) -> np.ndarray:
+    """Rows sent per coverage key × authority × period (pid - min pid), NaN where none: build_sql's
+    `coverage`, from the spans rows.
+
+    A spans row (dataset, authority, half-years h_from..h_to, n rows) covers the half-years
+    h_from..h_to and the years h_from // 2..h_to // 2 (a row spanning both halves of a year
+    counts once for the year) — the periods whose half-years it overlaps. Each dataset is added
+    up with a difference array along the half-years and along the years.
+    """
+    kind = inputs["kind"]
+    rows = (kind == SPANS) & (auth_pos >= 0) & (inputs["pid"] >= 0) & (inputs["h_to"] >= 0)
+    ds = inputs["k"][rows].astype(np.int64)
+    auth = auth_pos[rows]
+    h_from, h_to = inputs["pid"][rows].astype(np.int64), inputs["h_to"][rows].astype(np.int64)
+    n = inputs["value"][rows]
+    y0 = int(per.year.min()) if len(per.year) else 0
+    n_years = int(per.year.max()) - y0 + 1 if len(per.year) else 0
+    shape_d = (len(datasets), max(n_auth, 1))
+
+    def spread(lo: np.ndarray, hi: np.ndarray, size: int) -> np.ndarray:
+        """Sum of n over the rows whose range [lo, hi] (relative) covers each slot."""
+        lo, hi = np.maximum(lo, 0), np.minimum(hi, size - 1)
+        ok = lo <= hi
+        diff = np.zeros((*shape_d, size + 1))
+        np.add.at(diff, (ds[ok], auth[ok], lo[ok]), n[ok])
+        np.add.at(diff, (ds[ok], auth[ok], hi[ok] + 1), -n[ok])
+        return np.cumsum(diff, axis=2)[:, :, :size]
+
+    by_half = spread(h_from - 2 * y0, h_to - 2 * y0, 2 * n_years)
+    by_year = spread(h_from // 2 - y0, h_to // 2 - y0, n_years)
+    pid_min = int(per.pid.min()) if len(per.pid) else 0
+    n_pid = int(per.pid.max()) - pid_min + 1 if len(per.pid) else 0
+    y = per.year - y0
+    slot = np.where(per.half == 0, -1, 2 * y + per.half - 1)
+    index = {name: i for i, name in enumerate(datasets)}
+    out = np.full((max(len(keys), 1), max(n_auth, 1), max(n_pid, 1)), np.nan)
+    for c, key in enumerate(keys):
+        members = [index[d] for d in key]
+        total_half, total_year = by_half[members].sum(axis=0), by_year[members].sum(axis=0)
+        values = np.where(per.half == 0, total_year[:, y], total_half[:, np.maximum(slot, 0)])
+        out[c][:, per.pid - pid_min] = np.where(values > 0, values, np.nan)
+    return out
+
+
 def _dense(
     kind: np.ndarray,
     want: int,
@@ -79,27 +146,29 @@ def assemble(
     targets: Sequence[tuple],
     catalog: Catalog,
     goal_ids: Sequence[str],
-    cov_keys: Sequence[str],
     *,
     as_of: dt.date,
     year: int | None,
+    codes: Sequence[int] | None = None,
 ) -> dict[str, np.ndarray]:
     """The cells' columns (engine.OUTPUT_COLUMNS but the texts), in table order.
 
-    `inputs` holds the inputs query's columns (NULL as -1, or NaN for value). Order: authority,
+    `inputs` holds the inputs query's columns (NULL as -1, or NaN for value); `codes` limits the
+    authorities (build_sql's scope: every authority with a spans row, among `codes`). Order: authority,
     catalog goal order, period (the year before its halves). Texts come as positions: goal_order,
     period key (3 × (year - first) + half), status, target_source, reason.
     """
     kind = inputs["kind"]
     k = inputs["k"].astype(np.int64)
-    codes = inputs["authority_code"].astype(np.int64)
+    authority = inputs["authority_code"].astype(np.int64)
     pid = inputs["pid"].astype(np.int64)
     value = inputs["value"].astype(np.float64)
 
-    scope = np.unique(codes[kind == SCOPE])
-    first_year = int(value[kind == FIRST_YEAR][0]) if (kind == FIRST_YEAR).any() else as_of.year
+    scope = np.unique(authority[kind == SPANS])
+    if codes is not None:
+        scope = np.intersect1d(scope, np.asarray(list(codes), dtype=np.int64))
     last = as_of.year if year is None else min(year, as_of.year)
-    per = periods(first_year if year is None else int(year), last, as_of)
+    per = periods(first_year(inputs, as_of) if year is None else int(year), last, as_of)
 
     goals: list[Goal] = sorted((catalog.goal(g) for g in dict.fromkeys(goal_ids)), key=catalog.goals.index)
     order = {g.id: i for i, g in enumerate(catalog.goals)}
@@ -114,8 +183,8 @@ def assemble(
     n_auth, n_gp = len(scope), len(gp_goal_a)
 
     # positions of the input rows: authority in scope, period in the table, key
-    pos = np.minimum(np.searchsorted(scope, codes), max(n_auth - 1, 0))
-    auth_pos = np.where(scope[pos] == codes, pos, -1) if n_auth else np.full(len(codes), -1)
+    pos = np.minimum(np.searchsorted(scope, authority), max(n_auth - 1, 0))
+    auth_pos = np.where(scope[pos] == authority, pos, -1) if n_auth else np.full(len(authority), -1)
     pid_min = int(per.pid.min()) if len(per.pid) else 0
     n_pid = int(per.pid.max()) - pid_min + 1 if len(per.pid) else 0
     pid_pos = np.where(pid >= 0, pid - pid_min, -1)
@@ -123,15 +192,14 @@ def assemble(
     measured_all = _dense(
         kind, MEASURE, k, auth_pos, pid_pos, value, (len(catalog.goals), max(n_auth, 1), shape_p)
     )
-    covered = _dense(
-        kind, COVERAGE, k, auth_pos, pid_pos, value, (max(len(cov_keys), 1), max(n_auth, 1), shape_p)
-    )
+    cov_keys = sorted({tuple(g.datasets) for g in goals if g.measure is not None})
+    covered = _covered(inputs, list(catalog.datasets), cov_keys, auth_pos, per, n_auth)
 
     # per goal-period constants
     by_id = {order[g.id]: g for g in goals}
     cov_index = {key: i for i, key in enumerate(cov_keys)}
     g_cov = np.array(
-        [cov_index.get("+".join(by_id[o].datasets), -1) if by_id[o].measure else -1 for o in gp_goal_a],
+        [cov_index.get(tuple(by_id[o].datasets), -1) if by_id[o].measure else -1 for o in gp_goal_a],
         dtype=np.int64,
     )
     g_op = np.array([by_id[o].target.op for o in gp_goal_a], dtype=object).astype(str)

@@ -61,7 +61,28 @@ BREAKERS = {
     cat.rule_measure: lambda raw: _goal(raw).update(
         measure="SELECT authority_code, period, value FROM meetings"
     ),
+    # two measures that read each other
+    cat.rule_measure_uses: lambda raw: _goal(raw, "volunteers").update(
+        measure="SELECT authority_code, period, value FROM m_volunteers_per_1000"
+    ),
 }
+
+
+def test_a_measure_may_use_another_goals_measure(raw):
+    """volunteers_per_1000 reads m_volunteers: explain shows both CTEs, the used one first."""
+    from metrics.engine import explain
+
+    catalog = cat.load_catalog()
+    assert catalog.goal("volunteers_per_1000").uses == ("volunteers",)
+    sql = explain("volunteers_per_1000", as_of="2025-06-30")
+    assert sql.index("m_volunteers AS (") < sql.index("m_volunteers_per_1000 AS (")
+    # a use across period kinds is refused, with the goal named
+    bad = copy.deepcopy(raw)
+    reads_volunteers = "SELECT authority_code, period, value FROM m_volunteers"
+    _goal(bad, "program_db_freshness").update(measure=reads_volunteers)
+    assert cat.rule_measure_uses(bad) == [
+        "goal program_db_freshness: uses m_volunteers, whose period differs"
+    ]
 
 
 def test_every_rule_has_a_breaking_case():

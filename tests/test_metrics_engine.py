@@ -139,7 +139,7 @@ def test_parts_run_at_once_give_the_same_table_as_one_query(sample_db, tmp_path,
         pd.testing.assert_frame_equal(one, two)
         # Each part is a whole query for some of the goals: every goal is in exactly one part.
         catalog = engine.load_catalog()
-        parts = engine._split([catalog.goal(g) for g in catalog.goal_ids], 2)
+        parts = engine._split(catalog, [catalog.goal(g) for g in catalog.goal_ids], 2)
         assert len(parts) == 2 and sorted(g for part in parts for g in part) == sorted(catalog.goal_ids)
 
         # A commit between the parts (the data version moves) makes the engine compute again.
