@@ -1,0 +1,223 @@
+"""A large sheet's first row range is parsed while the safety scan reads the rest (reading.check_zip
+`early`, xlsx_split.first_part / rest_part).
+
+* Read that way, a workbook is cell for cell the workbook read whole: gaps, merged ranges (their
+  tail comes only with the last part), error values, a ragged right edge, other sheets.
+* Whatever the scan finds after the first part was handed to calamine still refuses the file, with
+  its own message, and nothing is stored (run in a child process: an abort shows as a crash there).
+* The first part holds only bytes the scan has passed; a sheet that turns out not to be cuttable
+  (a comment further on) is read whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ingest import reading, xlsx_split
+from ingest.reading import read_workbook
+from store import Store
+from tests import hostile_corpus as H
+from tests.odd_files import raw_xlsx
+
+ROOT = Path(__file__).resolve().parent.parent
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def _workbook(rows: int = 6000) -> bytes:
+    """A long sheet with a merged title, gaps, errors, dates and a far cell near the end; a small
+    sheet; a hidden one."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    date = book.add_format({"num_format": "dd/mm/yyyy"})
+    sheet = book.add_worksheet("רשימה")
+    sheet.merge_range(0, 1, 0, 3, "כותרת ממוזגת")
+    sheet.write_row(2, 1, ["יישוב", "שם", "תאריך", "מספר"])
+    for r in range(3, rows):
+        if r % 97 == 0:
+            continue
+        sheet.write_string(r, 1, ["ערד", "דימונה", "ק. גת"][r % 3])
+        sheet.write_string(r, 2, f"תוכנית {r}")
+        sheet.write_datetime(r, 3, dt.datetime(2020, 1, 1) + dt.timedelta(days=r), date)
+        sheet.write_number(r, 4, r % 50)
+        if r % 1000 == 0:
+            sheet.write_formula(r, 5, "=1/0", None, "#DIV/0!")
+    sheet.merge_range(rows - 10, 6, rows - 8, 7, "ממוזג למטה")  # in the second part's rows
+    sheet.write(rows - 5, 8, "רחוק")
+    small = book.add_worksheet("קטן")
+    small.write_row(0, 0, ["a", 1, 2.5])
+    hidden = book.add_worksheet("רשימות")
+    hidden.write(0, 0, "x")
+    hidden.hide()
+    book.close()
+    return buf.getvalue()
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Scan in 16 KB chunks and treat sheets over 64 KB as large: the early path on small files."""
+    monkeypatch.setattr(reading, "CHUNK", 16 * 1024)
+    monkeypatch.setattr(reading, "SCAN_LAG", 1024)
+    monkeypatch.setattr(reading, "SPLIT_MIN_BYTES", 64 * 1024)
+    offers: list[tuple[bool, int, int, int | None]] = []  # taken, bytes scanned, cleared, cut
+    early = reading._Parts.early
+
+    def spied(self, path, sheet, scanned, half, cleared):
+        taken = early(self, path, sheet, scanned, half, cleared)
+        offers.append((taken, len(scanned), cleared, self._early[2] if taken else None))
+        return taken
+
+    monkeypatch.setattr(reading._Parts, "early", spied)
+    return offers
+
+
+def _whole(data: bytes) -> list[reading.RawSheet]:
+    errors: reading.ErrorCells = {}
+    reading.check_zip(data, "w.xlsx", "xlsx", errors)
+    return reading._read_calamine(data, "w.xlsx", "xlsx", errors)
+
+
+def test_read_while_scanned_is_cell_for_cell_the_whole(small_chunks):
+    data = _workbook()
+    size = zipfile.ZipFile(io.BytesIO(data)).getinfo(SHEET).file_size
+    early = read_workbook(data, "w.xlsx")
+    [(taken, scanned, cleared, cut)] = small_chunks
+    assert taken and scanned < size  # handed to calamine before the scan had read the sheet
+    assert size // 2 <= cut < cleared <= scanned - 1024
+    whole = _whole(data)
+    assert [s.name for s in early.sheets] == [s.name for s in whole] == ["רשימה", "קטן"]
+    for a, b in zip(early.sheets, whole, strict=True):
+        assert (a.first_row, a.first_col) == (b.first_row, b.first_col)
+        assert a.rows == b.rows
+    rows = early.sheets[0].rows
+    assert rows[0][:3] == ["כותרת ממוזגת"] * 3  # merged ranges (in the tail) filled
+    assert "#DIV/0!" in rows[1000 - early.sheets[0].first_row + 1]
+
+
+def test_a_comment_after_the_first_part_reads_the_sheet_whole(small_chunks, monkeypatch):
+    body = "".join(
+        f'<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}"><v>{r % 7}</v></c></row>' for r in range(1, 6000)
+    )
+    at = body.index('<row r="5000">')
+    data = raw_xlsx(body[:at] + '<!-- <row r="1"> -->' + body[at:])
+    cut_books: list[int] = []
+    part_workbooks = reading.part_workbooks
+    monkeypatch.setattr(reading, "part_workbooks", lambda *a: cut_books.append(1) or part_workbooks(*a))
+    book = read_workbook(data, "c.xlsx")
+    assert small_chunks and small_chunks[0][0]  # the first part was started...
+    assert cut_books == []  # ...but the sheet was read whole, not in parts
+    assert book.sheets[0].rows == [[float(r), float(r % 7)] for r in range(1, 6000)]
+
+
+def test_first_part_holds_only_rows_before_the_cut():
+    data = raw_xlsx("".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(1, 500)))
+    xml = zipfile.ZipFile(io.BytesIO(data)).read(SHEET)
+    start = len(xml) // 2
+    book, cut = xlsx_split.first_part(data, SHEET, xml, start, len(xml) - 100)
+    assert cut >= start and xml[cut:].startswith(b'<row r="')
+    part = zipfile.ZipFile(io.BytesIO(book)).read(SHEET)
+    assert part.endswith(b"</sheetData></worksheet>") and part.count(b"<row ") == xml[:cut].count(b"<row ")
+    rest = zipfile.ZipFile(io.BytesIO(xlsx_split.rest_part(data, SHEET, xml, cut))).read(SHEET)
+    assert part.count(b"<row ") + rest.count(b"<row ") == xml.count(b"<row ")
+    assert xlsx_split.first_part(data, SHEET, xml, start, start + 5) is None  # no row starts there
+    prefixed = xml.replace(b"<worksheet", b"<x:worksheet xmlns:x='a'", 1)
+    assert xlsx_split.first_part(data, SHEET, prefixed, start, len(xml))[0].count(b"</x:worksheet>") == 1
+
+
+# -- hostile cells after the first part: real thresholds, in a child process -------------------------
+CHILD = """
+import json, sys
+from ingest import reading
+from ingest.pipeline import import_file
+from store import Store
+offers = []
+early = reading._Parts.early
+def spied(self, *args):
+    offers.append(early(self, *args))
+    return offers[-1]
+reading._Parts.early = spied
+with Store(sys.argv[1]) as store:
+    result = import_file(sys.argv[2], store, user="test")
+messages = [p.message_en for p in result.problems]
+print(json.dumps({"status": result.status, "messages": messages, "early": offers}))
+"""
+
+
+def _large_sheet(tail: str, *, first_part: bool = False) -> bytes:
+    """Over SPLIT_MIN_BYTES of sheet XML (a programs list), then `tail` in its last rows (or, with
+    `first_part`, among its first rows)."""
+    text = '<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
+    head = '<row r="1">' + text.format(ref="A1", text="יישוב") + text.format(ref="B1", text="שנה") + "</row>"
+    rows = [
+        f'<row r="{r}" spans="1:2">{text.format(ref=f"A{r}", text="ערד")}<c r="B{r}"><v>2025</v></c></row>'
+        for r in range(2, 90_000)
+    ]
+    if first_part:
+        rows.insert(1000, tail)
+        tail = ""
+    return raw_xlsx(head + "".join(rows) + tail)
+
+
+@pytest.fixture(scope="module")
+def base_store(tmp_path_factory) -> Path:
+    return H.prepared_store(tmp_path_factory.mktemp("early") / "base.duckdb", sample=False)
+
+
+@pytest.mark.parametrize(
+    ("tail", "refused"),
+    [
+        ('<row r="90000"><c r="XFD1048576"><v>1</v></c></row>', "huge cell range"),
+        ('<row r="90000"><c r="A90000"><v>1</v></c><c r="ZZ90000"><v>1</v></c></row>', "huge cell range"),
+        ('<row r="300000"><c r="A300000"><v>1</v></c></row>', "the maximum for one file is 250,000"),
+        ("<row>" + "<c><v>1</v></c>" * 16_384 + "</row>", "huge cell range"),  # placed by position
+    ],
+    ids=["reference", "wide", "rows", "positional"],
+)
+def test_a_hostile_cell_after_the_first_part_is_refused_and_nothing_stored(
+    base_store, tmp_path, tail, refused
+):
+    out = _import_in_child(base_store, tmp_path, _large_sheet(tail))
+    assert out["early"] == [True], out  # the first part was being parsed when the scan refused the file
+    assert out["status"] == "rejected" and any(refused in m for m in out["messages"]), out
+
+
+def test_a_positional_grid_in_the_first_part_is_never_handed_over(base_store, tmp_path):
+    # 16,384 reference-less cells in one row, 1,000 rows down: the running check of explicit
+    # references does not see it; the extent of what was scanned does, so no part is offered.
+    wide = "<row>" + "<c><v>1</v></c>" * 16_384 + "</row>"
+    out = _import_in_child(base_store, tmp_path, _large_sheet(wide, first_part=True))
+    assert out["early"] == [], out
+    assert out["status"] == "rejected" and any("huge cell range" in m for m in out["messages"]), out
+
+
+def _import_in_child(base_store: Path, tmp_path: Path, data: bytes) -> dict:
+    """import_file in a child process (an abort fails the test here); checks the store is unchanged."""
+    size = zipfile.ZipFile(io.BytesIO(data)).getinfo(SHEET).file_size
+    assert size >= reading.SPLIT_MIN_BYTES
+    path, db = tmp_path / "large.xlsx", tmp_path / "yaad.duckdb"
+    path.write_bytes(data)
+    shutil.copy(base_store, db)
+    with Store(db) as store:
+        before = H.snapshot(store)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(db), str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert proc.returncode == 0, f"the reader process died (code {proc.returncode}): {proc.stderr[-500:]}"
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    with Store(db) as store:
+        assert H.snapshot(store) == before
+    return out
