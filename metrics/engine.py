@@ -24,14 +24,16 @@ The readable query (build_sql; `explain`, `attainment_sql`), in order:
   and the status, pace and forecast rules of metrics/status.py.
 
 `attainment` runs the same CTEs up to the measures (inputs_sql) and returns their rows instead
-of joining them: the measures, the coverage, the scope and the first year — about 66,000 small
-rows at national scale. metrics/grid.py lays them on the grid of cells as dense arrays and
-applies the targets and the numpy form of the same rules (tested equal to the SQL, and the whole
-table equal to build_sql's, row for row). Joining 55,845 cells and evaluating the rules row by
-row cost DuckDB about as much as all the measures, plus planning a query of ~300 operators.
-On a machine with two cores or more the measures are split in two groups of about equal work
-that run at once on their own cursors (DuckDB releases the GIL); the data version is compared
-before and after so the two parts never mix two versions of the store.
+of joining them: the measures and the spans — about 60,000 small rows at national scale.
+metrics/grid.py derives the scope, the first year and the coverage from the spans rows, lays the
+measures on the grid of cells as dense arrays and applies the targets and the numpy form of the
+same rules (tested equal to the SQL, and the whole table equal to build_sql's, row for row).
+Joining 55,845 cells and evaluating the rules row by row cost DuckDB about as much as all the
+measures, plus planning a query of ~300 operators.
+On a machine with two cores or more and a free core, a small query finds the first year, and
+then the spans and the measures, split in two groups of about equal work, run at once on their
+own cursors (DuckDB releases the GIL); the data version is compared before and after so the
+parts never mix two versions of the store.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The attainment table from its inputs: every authority × goal × period cell, with numpy.
 
 The engine's SQL computes what needs the stored rows — each catalog measure per authority and
-period, the rows sent per dataset and period (coverage), the authorities in scope and the first
-year — and this module lays them on the grid of cells and applies targets and the status rules
-(metrics/status.py, numpy form). The same cells as the readable query `explain` shows
+period, and the spans (rows sent per dataset, authority and span of half-years) — and this module
+derives the scope, the first year and the rows sent per period (coverage) from the spans, lays
+it all on the grid of cells and applies targets and the status rules (metrics/status.py, numpy
+form). The same cells as the readable query `explain` shows
 (engine.build_sql), row for row; tests/test_metrics_engine.py checks the two agree.
 
 Why not in SQL: joining 55,845 cells to measures, coverage and targets and evaluating five CASE
@@ -104,10 +105,10 @@ def _covered(
         """Sum of n over the rows whose range [lo, hi] (relative) covers each slot."""
         lo, hi = np.maximum(lo, 0), np.minimum(hi, size - 1)
         ok = lo <= hi
-        diff = np.zeros((*shape_d, size + 1))
-        np.add.at(diff, (ds[ok], auth[ok], lo[ok]), n[ok])
-        np.add.at(diff, (ds[ok], auth[ok], hi[ok] + 1), -n[ok])
-        return np.cumsum(diff, axis=2)[:, :, :size]
+        base = (ds[ok] * shape_d[1] + auth[ok]) * (size + 1)
+        total = shape_d[0] * shape_d[1] * (size + 1)
+        diff = np.bincount(base + lo[ok], n[ok], total) - np.bincount(base + hi[ok] + 1, n[ok], total)
+        return np.cumsum(diff.reshape(*shape_d, size + 1), axis=2)[:, :, :size]
 
     by_half = spread(h_from - 2 * y0, h_to - 2 * y0, 2 * n_years)
     by_year = spread(h_from // 2 - y0, h_to // 2 - y0, n_years)
