@@ -29,6 +29,8 @@ _PAD = 16  # zero bytes after a buffer, so that gathers past its end read zeros
 _TAIL = 256  # bytes of the previous chunk kept in front of the next one
 _K = 12  # the longest reference value parsed vectorised ("XFD1048576" is 10)
 _EDGE = 20  # an element start is decided once this many bytes after it are known (> _K + 7)
+_SHEET_DATA_END = b"</sheetData>"
+_AFTER_ROWS = 64 * 1024  # how far from a piece's end feed() looks for the end of the rows
 
 _LT, _COLON, _EQ, _DQ, _SQ, _SLASH, _GT = 60, 58, 61, 34, 39, 47, 62
 _SPACES = np.zeros(256, dtype=bool)
@@ -115,7 +117,22 @@ class SheetScanner:
         return rows + self.rows_without_ref, cols + widest
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
-        """Scan the next piece of the sheet's XML (`final` on the last one, possibly empty)."""
+        """Scan the next piece of the sheet's XML (`final` on the last one, possibly empty).
+
+        Excel writes attributes after the rows that the quick path does not take (`<pageMargins
+        header="0.3" footer="0.3"/>`): a piece that ends with them is scanned in two, so that its
+        rows still take the quick path (any cut gives the same result; see _next_tail).
+        """
+        at = -1 if self.exact else chunk.find(_SHEET_DATA_END, max(len(chunk) - _AFTER_ROWS, 1))
+        if at < 0:
+            self._feed(chunk, final)
+            return
+        self._feed(chunk[:at], False)
+        error_values = self.error_values
+        self._feed(chunk[at:], final)
+        self.error_values |= error_values
+
+    def _feed(self, chunk: bytes, final: bool) -> None:
         buf = self._tail + chunk
         new_from = len(self._tail)
         self._scan(buf, new_from, final)

@@ -117,6 +117,32 @@ def test_the_quick_path_takes_excel_xml():
     assert scan.cells == 2 * 2999 and scan.rows == 2999 and not scan.markup
 
 
+def test_rows_before_excels_page_margins_take_the_quick_path(monkeypatch):
+    # `header="0.3"` after the rows is an `r=` the quick path does not take: the rows in front of
+    # it must not lose the quick path, and an error cell among them must still be flagged.
+    row = '<row r="{r}" spans="1:2"><c r="A{r}" t="s"><v>1</v></c></row>'
+    rows = [row.format(r=r) for r in range(1, 3001)]
+    rows[1499] = '<row r="1500"><c r="A1500" t="e"><f>1/0</f><v>#DIV/0!</v></c></row>'
+    tail = '</sheetData><pageMargins left="0.7" right="0.7" header="0.3" footer="0.3"/></worksheet>'
+    x = f'<?xml version="1.0"?><worksheet xmlns="x"><sheetData>{"".join(rows)}{tail}'.encode()
+    quick: list[tuple[int, bool]] = []
+    plain = SheetScanner._plain
+
+    def spied(self, a, n, new_from, final):
+        quick.append((n, plain(self, a, n, new_from, final)))
+        return quick[-1][1]
+
+    monkeypatch.setattr(SheetScanner, "_plain", spied)
+    scan = SheetScanner()
+    scan.feed(x)
+    assert scan.error_values
+    scan.finish()
+    assert quick[0] == (x.index(b"</sheetData>"), True) and not any(ok for _, ok in quick[1:])
+    assert scan.bounded and scan.extent == (SHORT_ROW, SHORT_COL) and scan.cells == 3000
+    exact = _scan(x, 1 << 22, True)
+    assert (exact.extent, exact.cells, exact.rows, scan.rows) == ((3000, 1), 3000, 3000, 3000)
+
+
 def _refused_in_child(tmp_path: Path, data: bytes) -> str:
     path = tmp_path / "hostile.xlsx"
     path.write_bytes(data)
