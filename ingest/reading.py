@@ -196,7 +196,8 @@ KEEP_MAX_BYTES = 128 * 1024 * 1024  # inflated sheet XML kept in memory for a pa
 # The last bytes fed to a SheetScanner that it may still decide with the next chunk (it keeps 256
 # of them, fewer when it squeezes whitespace): only what lies before them has been checked.
 SCAN_LAG = 64 * 1024
-EarlyParse = Callable[[str, str, bytes, int, int], bool]
+EarlyParse = Callable[[str, str, list[bytes], int, int], None]
+Kept = dict[str, tuple[str, list[bytes]]]  # zip path -> (sheet name, its XML in pieces)
 
 
 def _sheet_paths(zf: zipfile.ZipFile) -> dict[str, str]:
@@ -236,21 +237,22 @@ def check_zip(
     name: str,
     kind: str,
     errors: ErrorCells | None = None,
-    keep: dict[str, tuple[str, bytes]] | None = None,
+    keep: Kept | None = None,
     early: EarlyParse | None = None,
 ) -> None:
     """Refuse zip bombs, lying sizes and sheets whose extent a dense reader cannot allocate.
 
     When `errors` is given, it also collects the error cells of each xlsx sheet on the same pass.
     When `keep` is given, worksheets of at least SPLIT_MIN_BYTES inflated (KEEP_MAX_BYTES in all)
-    are kept there (zip path -> (sheet name, XML)) once they have passed, for a parallel parse.
+    are kept there (zip path -> (sheet name, XML in pieces)) once they have passed, for a parallel
+    parse.
 
     `early` (with `keep`) lets calamine start on a large sheet before the scan has finished it.
     When exactly one worksheet is large enough to be kept, it is checked after every other entry;
     once the scan has passed the first 1/PARTS of it and what it has passed would be accepted as
     a whole sheet, `early(path, sheet, scanned, half, cleared)` is called once with the XML
-    scanned so far: the bytes before `cleared` are checked and may be parsed. The rest of the
-    sheet (and the file) is still checked before this returns; an error is raised as usual.
+    scanned so far (in pieces): the bytes before `cleared` are checked and may be parsed. The rest
+    of the sheet (and the file) is still checked before this returns; an error is raised as usual.
     """
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -320,8 +322,7 @@ def check_zip(
                                 pieces = None  # too large to hold: parsed whole, not in parallel
                             elif offer is not None and fed - SCAN_LAG >= (half := info.file_size // PARTS):
                                 if _may_parse(scan):
-                                    pieces = [b"".join(pieces)]
-                                    offer(info.filename, sheet, pieces[0], half, fed - SCAN_LAG)
+                                    offer(info.filename, sheet, list(pieces), half, fed - SCAN_LAG)
                                 offer = None  # once: later the rest of the scan is shorter than a parse
                     elif is_ods_content:
                         buf = tail + chunk
@@ -341,9 +342,8 @@ def check_zip(
             if found and errors is not None:
                 errors[sheet] = found
             if pieces:
-                xml = b"".join(pieces)
-                keep[info.filename] = (sheet, xml)  # type: ignore[index]
-                kept += len(xml)
+                keep[info.filename] = (sheet, pieces)  # type: ignore[index]
+                kept += fed
 
 
 def _inflated(zf: zipfile.ZipFile, info: zipfile.ZipInfo, *, ahead: bool) -> Iterator[bytes]:
@@ -494,7 +494,7 @@ def read_workbook(
         with ThreadPoolExecutor(PARTS, thread_name_prefix="ingest-parse") as pool:
             parts = _Parts(data, file_name, pool)
             if kind in ("xlsx", "ods"):
-                keep: dict[str, tuple[str, bytes]] = {}
+                keep: Kept = {}
                 if kind == "xlsx":
                     check_zip(data, file_name, kind, errors, keep, parts.early)
                 else:
@@ -536,27 +536,35 @@ class _Parts:
 
     def __init__(self, data: bytes, name: str, pool: ThreadPoolExecutor) -> None:
         self.data, self.name, self.pool = data, name, pool
-        self.first: Future[_FirstPart] | None = None
+        self.first: Future[_FirstPart | None] | None = None
         self.rest: list[Future[dict[str, _Parsed]]] = []
         self.split: set[str] = set()
-        self._early: tuple[str, str, int] | None = None  # path, sheet, cut
+        self._early: tuple[str, str] | None = None  # path, sheet
+        self._cut: Future[int | None] = Future()  # where the early part ends (None: no early part)
 
-    def early(self, path: str, sheet: str, scanned: bytes, half: int, cleared: int) -> bool:
-        """Start parsing the rows of `sheet` before the first row at or after `half` (and before
-        `cleared`: what the scan has passed); False when it cannot be cut there."""
-        part = first_part(self.data, path, scanned, half, cleared)
-        if part is None:
-            return False
-        book, cut = part
-        self._early = (path, sheet, cut)
-        self.first = self.pool.submit(_read_first_part, book, self.name, {sheet})
-        return True
+    def early(self, path: str, sheet: str, scanned: list[bytes], half: int, cleared: int) -> None:
+        """Parse the rows of `sheet` before the first row at or after `half` (and before `cleared`:
+        what the scan has passed) on a thread; building that part there too keeps the scan going."""
+        self._early = (path, sheet)
+        self.first = self.pool.submit(self._first_part, path, sheet, scanned, half, cleared)
 
-    def start(self, keep: dict[str, tuple[str, bytes]]) -> None:
+    def _first_part(
+        self, path: str, sheet: str, scanned: list[bytes], half: int, cleared: int
+    ) -> _FirstPart | None:
+        try:
+            part = first_part(self.data, path, b"".join(scanned), half, cleared)
+        except BaseException as exc:
+            self._cut.set_exception(exc)
+            raise
+        self._cut.set_result(None if part is None else part[1])
+        return None if part is None else _read_first_part(part[0], self.name, {sheet})
+
+    def start(self, keep: Kept) -> None:
         """Parse the rest: `keep` holds the large sheets that passed (check_zip)."""
         if self._early is not None:
-            path, sheet, cut = self._early
-            book = rest_part(self.data, path, keep[path][1], cut) if path in keep else None
+            path, sheet = self._early
+            cut = self._cut.result()  # known soon after early(): long before the scan ends
+            book = rest_part(self.data, path, keep[path][1], cut) if path in keep and cut else None
             if book is not None:
                 self.split = {sheet}
                 self.rest = [self.pool.submit(_read_other_part, book, self.name, self.split)]
@@ -564,7 +572,8 @@ class _Parts:
             # Not to be cut after all (markup further on, too large to keep): read as below; the
             # first part's parse (of bytes the scan had passed) is left to finish unused.
             self.first = None
-        cut_books = part_workbooks(self.data, {p: xml for p, (_, xml) in keep.items()}) if keep else None
+        xml = {p: b"".join(pieces) for p, (_, pieces) in keep.items()}
+        cut_books = part_workbooks(self.data, xml) if keep else None
         if cut_books is None:
             return
         books, cut = cut_books
@@ -613,7 +622,10 @@ def _read_calamine(
         return [_raw_sheet(meta.name, _parse(wb, meta.name, name), errors) for meta in _data_sheets(wb)]
     split = parts.split
     try:
-        parsed, order, names = parts.first.result()
+        first = parts.first.result()
+        if first is None:  # (the first part is always built when parts are given)
+            raise ReadError("", "")
+        parsed, order, names = first
         others = [f.result() for f in parts.rest]
         if not split <= names:  # calamine names the sheets otherwise than workbook.xml did here
             raise ReadError("", "")

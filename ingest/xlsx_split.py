@@ -84,14 +84,28 @@ def first_part(data: bytes, path: str, xml: bytes, start: int, limit: int) -> tu
     return _book(data, {path: (xml[:body], memoryview(xml)[body:cut], closing)}), cut
 
 
-def rest_part(data: bytes, path: str, xml: bytes, cut: int) -> bytes | None:
-    """The file with the sheet at `path` (all of it, scanned) cut to its rows from `cut` (see
-    `first_part`) to the end, with its real tail; None when its rows end before `cut`."""
-    body = xml.find(_SHEET_DATA) + len(_SHEET_DATA)
-    end = xml.rfind(_SHEET_DATA_END)
-    if body < len(_SHEET_DATA) or not body < cut <= end:
+def rest_part(data: bytes, path: str, pieces: Sequence[bytes], cut: int) -> bytes | None:
+    """The file with the sheet at `path` (all of it, scanned, in consecutive pieces) cut to its
+    rows from `cut` (see `first_part`) to the end, with its real tail; None when its rows end
+    before `cut`. The pieces are not joined (the sheet can be tens of MB)."""
+    if not pieces:
         return None
-    return _book(data, {path: (xml[:body], memoryview(xml)[cut:end], xml[end:])})
+    if len(pieces) > 1 and (pieces[0].find(_SHEET_DATA) < 0 or pieces[-1].rfind(_SHEET_DATA_END) < 0):
+        pieces = [b"".join(pieces)]  # the head or the end of the rows straddles two pieces
+    first, last = pieces[0], pieces[-1]
+    body = first.find(_SHEET_DATA) + len(_SHEET_DATA)
+    end = len(last) - last.rfind(_SHEET_DATA_END)  # bytes from the end of the rows to the end
+    size = sum(len(p) for p in pieces)
+    if body < len(_SHEET_DATA) or end > len(last) or not body < cut <= size - end:
+        return None
+    rows: list[bytes | memoryview] = []
+    at = 0  # where the piece starts in the sheet
+    for piece in pieces:
+        lo, hi = max(cut - at, 0), min(size - end - at, len(piece))
+        if lo < hi:
+            rows.append(memoryview(piece)[lo:hi])
+        at += len(piece)
+    return _book(data, {path: [first[:body], *rows, last[len(last) - end :]]})
 
 
 def _book(data: bytes, replaced: dict[str, Sequence[bytes | memoryview]]) -> bytes:

@@ -69,15 +69,15 @@ def small_chunks(monkeypatch):
     monkeypatch.setattr(reading, "CHUNK", 16 * 1024)
     monkeypatch.setattr(reading, "SCAN_LAG", 1024)
     monkeypatch.setattr(reading, "SPLIT_MIN_BYTES", 64 * 1024)
-    offers: list[tuple[bool, int, int, int | None]] = []  # taken, bytes scanned, cleared, cut
-    early = reading._Parts.early
+    offers: list[tuple[bool, int, int, int | None]] = []  # parsed, bytes scanned, cleared, cut
+    first_part = reading._Parts._first_part
 
     def spied(self, path, sheet, scanned, half, cleared):
-        taken = early(self, path, sheet, scanned, half, cleared)
-        offers.append((taken, len(scanned), cleared, self._early[2] if taken else None))
-        return taken
+        parsed = first_part(self, path, sheet, scanned, half, cleared)
+        offers.append((parsed is not None, sum(map(len, scanned)), cleared, self._cut.result()))
+        return parsed
 
-    monkeypatch.setattr(reading._Parts, "early", spied)
+    monkeypatch.setattr(reading._Parts, "_first_part", spied)
     return offers
 
 
@@ -91,8 +91,8 @@ def test_read_while_scanned_is_cell_for_cell_the_whole(small_chunks):
     data = _workbook()
     size = zipfile.ZipFile(io.BytesIO(data)).getinfo(SHEET).file_size
     early = read_workbook(data, "w.xlsx")
-    [(taken, scanned, cleared, cut)] = small_chunks
-    assert taken and scanned < size  # handed to calamine before the scan had read the sheet
+    [(parsed, scanned, cleared, cut)] = small_chunks
+    assert parsed and scanned < size  # handed to calamine before the scan had read the sheet
     assert size // 2 <= cut < cleared <= scanned - 1024
     whole = _whole(data)
     assert [s.name for s in early.sheets] == [s.name for s in whole] == ["רשימה", "קטן"]
@@ -127,8 +127,14 @@ def test_first_part_holds_only_rows_before_the_cut():
     assert cut >= start and xml[cut:].startswith(b'<row r="')
     part = zipfile.ZipFile(io.BytesIO(book)).read(SHEET)
     assert part.endswith(b"</sheetData></worksheet>") and part.count(b"<row ") == xml[:cut].count(b"<row ")
-    rest = zipfile.ZipFile(io.BytesIO(xlsx_split.rest_part(data, SHEET, xml, cut))).read(SHEET)
+    rest = zipfile.ZipFile(io.BytesIO(xlsx_split.rest_part(data, SHEET, [xml], cut))).read(SHEET)
     assert part.count(b"<row ") + rest.count(b"<row ") == xml.count(b"<row ")
+    assert rest == xml[: xml.index(b"<row ")] + xml[cut:]
+    # the same from the sheet in pieces of any size (the head and the end may straddle two)
+    for size in (7, 100, 1000, len(xml) - 20, len(xml)):
+        pieces = [xml[i : i + size] for i in range(0, len(xml), size)]
+        book = xlsx_split.rest_part(data, SHEET, pieces, cut)
+        assert zipfile.ZipFile(io.BytesIO(book)).read(SHEET) == rest, size
     assert xlsx_split.first_part(data, SHEET, xml, start, start + 5) is None  # no row starts there
     prefixed = xml.replace(b"<worksheet", b"<x:worksheet xmlns:x='a'", 1)
     assert xlsx_split.first_part(data, SHEET, prefixed, start, len(xml))[0].count(b"</x:worksheet>") == 1
@@ -141,11 +147,12 @@ from ingest import reading
 from ingest.pipeline import import_file
 from store import Store
 offers = []
-early = reading._Parts.early
+first_part = reading._Parts._first_part
 def spied(self, *args):
-    offers.append(early(self, *args))
-    return offers[-1]
-reading._Parts.early = spied
+    parsed = first_part(self, *args)
+    offers.append(parsed is not None)
+    return parsed
+reading._Parts._first_part = spied
 with Store(sys.argv[1]) as store:
     result = import_file(sys.argv[2], store, user="test")
 messages = [p.message_en for p in result.problems]
