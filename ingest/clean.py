@@ -135,14 +135,9 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
     if data and set(map(len, data)) != {width}:
         data = [list(r[:width]) + [None] * (width - len(r)) for r in data]
     n = len(data)
-    # Rows factorized while the sheet was still being parsed (reading.RawSheet.factors): only the
-    # rows above them are left to do here. Otherwise one object grid, one copy: its columns are
-    # views (much cheaper than zip(*rows) + arrays).
-    pre = raw.factors
-    if pre is not None and not (h + 1 <= pre.start and pre.width == width and len(raw.rows[0]) == width):
-        pre = None
-    grid = np.empty((0 if pre else n, width), dtype=object, order="F")  # columns contiguous
-    if n and width and not pre:
+    # One object grid, one copy: its columns are views (much cheaper than zip(*rows) + arrays).
+    grid = np.empty((n, width), dtype=object, order="F")  # columns contiguous
+    if n and width:
         grid[:] = data
     source_rows = np.arange(first_excel_row, first_excel_row + n, dtype=np.int64)
 
@@ -155,8 +150,7 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
     plains: dict[int, np.ndarray] = {}
     texts: dict[int, object] = {}  # column -> its distinct values as Arrow strings (long columns)
     for j in shape.mapping:
-        done = pre.column(raw.rows, j, h + 1) if pre else None
-        codes, uniques = done if done is not None else pd.factorize(grid[:, j], use_na_sentinel=True)
+        codes, uniques = pd.factorize(grid[:, j], use_na_sentinel=True)
         factors[j] = (codes, uniques)
         header = shape.headers[j]
         # Plain text (V.plain_text_mask: most cells of a long free-text column) is neither blank

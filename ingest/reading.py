@@ -27,8 +27,6 @@ from typing import Any
 
 import python_calamine as pc
 
-from ingest.factors import Factorized, RowFactors, factorize_rows
-from ingest.shape import HEADER_SCAN_ROWS
 from ingest.xlsx_split import PARTS, SPLIT_MIN_BYTES, first_part, part_workbooks, rest_part
 from ingest.xmlscan import SheetScanner, col_number
 from store.errors import BilingualError
@@ -86,8 +84,6 @@ class RawSheet:
     first_row: int = 1
     first_col: int = 1
     notes: list[tuple[str, str]] = field(default_factory=list)
-    # The rows from factors.start on, already factorized per column (a sheet parsed in parts).
-    factors: RowFactors | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -526,11 +522,7 @@ def _open(data: bytes, name: str) -> pc.CalamineWorkbook:
 
 
 _Parsed = tuple[list[list[Any]], tuple[int, int] | None, list]  # rows, start, merged ranges
-_Factors = dict[str, list[Factorized] | None]  # split sheet -> its part's rows factorized
-_FirstPart = tuple[dict[str, _Parsed], list[str], set[str], _Factors]  # see _read_first_part
-_OtherPart = tuple[dict[str, _Parsed], _Factors]
-# Rows of a first part left to cleaning to factorize: the header is among them (ingest.shape).
-FACTOR_FROM = HEADER_SCAN_ROWS
+_FirstPart = tuple[dict[str, _Parsed], list[str], set[str]]  # see _read_first_part
 
 
 class _Parts:
@@ -545,7 +537,7 @@ class _Parts:
     def __init__(self, data: bytes, name: str, pool: ThreadPoolExecutor) -> None:
         self.data, self.name, self.pool = data, name, pool
         self.first: Future[_FirstPart | None] | None = None
-        self.rest: list[Future[_OtherPart]] = []
+        self.rest: list[Future[dict[str, _Parsed]]] = []
         self.split: set[str] = set()
         self._early: tuple[str, str] | None = None  # path, sheet
         self._cut: Future[int | None] = Future()  # where the early part ends (None: no early part)
@@ -633,22 +625,19 @@ def _read_calamine(
         first = parts.first.result()
         if first is None:  # (the first part is always built when parts are given)
             raise ReadError("", "")
-        parsed, order, names, factors = first
+        parsed, order, names = first
         others = [f.result() for f in parts.rest]
         if not split <= names:  # calamine names the sheets otherwise than workbook.xml did here
             raise ReadError("", "")
         sheets = []
         for sheet_name in order:
-            if sheet_name not in split:
-                sheets.append(_raw_sheet(sheet_name, parsed[sheet_name], errors))
-                continue
-            pieces = [parsed[sheet_name], *(o[0][sheet_name] for o in others)]
-            rows, start = _join(pieces)
-            _check_parsed_size(name, sheet_name, len(rows), len(rows[0]) if rows else 0)
-            raw = _raw_sheet(sheet_name, (rows, start, pieces[-1][2]), errors)
-            if not (errors or {}).get(sheet_name):  # (error values put back: cells changed)
-                raw.factors = _row_factors(pieces, [factors[sheet_name], *(o[1][sheet_name] for o in others)])
-            sheets.append(raw)
+            pieces = [parsed[sheet_name]]
+            if sheet_name in split:
+                pieces += [o[sheet_name] for o in others]
+                rows, start = _join(pieces)
+                _check_parsed_size(name, sheet_name, len(rows), len(rows[0]) if rows else 0)
+                pieces[0] = (rows, start, pieces[-1][2])
+            sheets.append(_raw_sheet(sheet_name, pieces[0], errors))
         return sheets
     except ReadError:
         # Whatever went wrong in parts, the file as a whole has the last word (and message).
@@ -666,45 +655,19 @@ def _data_sheets(wb: pc.CalamineWorkbook) -> list:
 
 
 def _read_first_part(book: bytes, name: str, split: set[str] | frozenset[str]) -> _FirstPart:
-    """Every visible sheet of the first part workbook, their order, every sheet name it has, and
-    the split sheets' rows factorized (but the first FACTOR_FROM): this runs on the part's own
-    thread, while the next part may still be parsed."""
+    """Every visible sheet of the first part workbook, their order, and every sheet name it has."""
     wb = _open(book, name)
     order = [meta.name for meta in _data_sheets(wb)]
     parsed = {s: _parse(wb, s, name, whole=s not in split) for s in order}
-    return parsed, order, set(wb.sheet_names), {s: _factorized(parsed[s][0], FACTOR_FROM) for s in split}
+    return parsed, order, set(wb.sheet_names)
 
 
-def _read_other_part(book: bytes, name: str, split: set[str] | frozenset[str]) -> _OtherPart:
-    """The further rows of the split sheets that are visible (the other sheets are in part one),
-    and those rows factorized."""
+def _read_other_part(book: bytes, name: str, split: set[str] | frozenset[str]) -> dict[str, _Parsed]:
+    """The further rows of the split sheets that are visible (the other sheets are in part one)."""
     wb = _open(book, name)
-    parsed = {
+    return {
         meta.name: _parse(wb, meta.name, name, whole=False) for meta in _data_sheets(wb) if meta.name in split
     }
-    return parsed, {s: _factorized(p[0], 0) for s, p in parsed.items()}
-
-
-def _factorized(rows: list[list[Any]], skip: int) -> list[Factorized] | None:
-    """The columns of rows[skip:] factorized; None when there are no such rows."""
-    if len(rows) <= skip:
-        return None
-    return factorize_rows(rows[skip:] if skip else rows, len(rows[0]))
-
-
-def _row_factors(pieces: list[_Parsed], factors: list[list[Factorized] | None]) -> RowFactors | None:
-    """The factorized parts of a joined sheet, when the join only put them one after another (no
-    empty rows between them, the same columns, no merged range filled in) and the first part has
-    its first FACTOR_FROM rows left for cleaning."""
-    rows0, start0, _ = pieces[0]
-    if start0 is None or len(rows0) <= FACTOR_FROM or pieces[-1][2] or any(f is None for f in factors):
-        return None
-    row, width = start0[0], len(rows0[0])
-    for rows, start, _ in pieces:
-        if not rows or start != (row, start0[1]) or len(rows[0]) != width:
-            return None
-        row += len(rows)
-    return RowFactors(FACTOR_FROM, width, factors)  # type: ignore[arg-type]
 
 
 def _join(parts: list[_Parsed]) -> tuple[list[list[Any]], tuple[int, int] | None]:

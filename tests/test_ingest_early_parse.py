@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import random
 import shutil
 import subprocess
 import sys
@@ -23,8 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import factors, reading, xlsx_split
-from ingest.pipeline import analyse
+from ingest import reading, xlsx_split
 from ingest.reading import read_workbook
 from store import Store
 from tests import hostile_corpus as H
@@ -230,79 +228,3 @@ def _import_in_child(base_store: Path, tmp_path: Path, data: bytes) -> dict:
     with Store(db) as store:
         assert H.snapshot(store) == before
     return out
-
-
-# -- rows factorized on the parse threads (ingest.factors) -------------------------------------------
-def test_merged_factorizations_are_the_factorization_of_all_rows():
-    rnd = random.Random(5)
-    same = ["ערד", "ערד "]
-    pool = [None, float("nan"), "", "a", "b", *same, 1, 1.0, True, 0, False, 2.5, dt.date(2024, 1, 1)]
-    pool += [dt.datetime(2024, 1, 1), "1", "כן", *(f"v{i}" for i in range(40))]
-    for _ in range(200):
-        n = rnd.randrange(0, 60)
-        rows = [[rnd.choice(pool), str(rnd.randrange(5))] for _ in range(n)]  # new str objects
-        cuts = sorted(rnd.randrange(0, n + 1) for _ in range(rnd.randrange(0, 4)))
-        ranges = [rows[a:b] for a, b in zip([0, *cuts], [*cuts, n], strict=True)]
-        parts = [factors.factorize_rows(r, 2) for r in ranges]
-        whole = factors.factorize_rows(rows, 2)
-        for j in range(2):
-            codes, uniques = factors.merge([p[j] for p in parts])
-            assert codes.tolist() == whole[j][0].tolist()
-            assert [(type(u), u) for u in uniques] == [(type(u), u) for u in whole[j][1]]
-            assert all(a is b for a, b in zip(uniques, whole[j][1], strict=True))  # the first of equals
-
-
-def _programs(rows: int) -> bytes:
-    """A programs list in one sheet: title rows (with values that recur below), blanks, a totals
-    row, bad dates and numbers, duplicates, mixed types in one column across the whole sheet."""
-    import xlsxwriter
-
-    buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"in_memory": True})
-    date = book.add_format({"num_format": "dd/mm/yyyy"})
-    sheet = book.add_worksheet("תוכניות")
-    sheet.write_row(0, 0, ["רשימת תוכניות", "ערד", True])
-    sheet.write_row(2, 0, ["יישוב", "שם התוכנית", "תוכנית דגל", "תאריך התחלה", "מספר משתתפים", "סטטוס"])
-    towns = ["ערד", "דימונה", "ק. גת", "קרית גת", "ירוחם", "ערד "]
-    for r in range(3, rows):
-        if r % 401 == 0:
-            continue  # empty row
-        sheet.write(r, 0, towns[r % len(towns)])
-        sheet.write(r, 1, f"תוכנית {r % 997}")  # duplicates in both parts
-        sheet.write(r, 2, [True, "כן", "לא", 1, "x", None][r % 6])
-        if r % 53 == 0:
-            sheet.write(r, 3, "31/02/2024")  # no such date
-        else:
-            sheet.write_datetime(r, 3, dt.datetime(2020, 1, 1) + dt.timedelta(days=r % 900), date)
-        sheet.write(r, 4, [r % 40, "12", "-3", "שלושה", 7.5][r % 5])
-        sheet.write(r, 5, ["פעילה", "בהקמה", "הסתיימה"][r % 3])
-    sheet.write_row(rows, 0, ['סה"כ', "", "", "", rows])
-    book.close()
-    return buf.getvalue()
-
-
-def test_a_sheet_factorized_in_parts_analyses_as_read_whole(small_chunks, monkeypatch, base_store, tmp_path):
-    data = _programs(6000)
-    used: list[bool] = []
-    row_factors = reading._row_factors
-    monkeypatch.setattr(reading, "_row_factors", lambda *a: used.append(1) or row_factors(*a))
-    db = tmp_path / "yaad.duckdb"
-    shutil.copy(base_store, db)
-    with Store(db) as store:
-        parts = analyse(data, "p.xlsx", store)
-        assert small_chunks[0][0] and used and parts.raw_sheets[0].factors is not None
-        monkeypatch.setattr(reading, "_row_factors", lambda *a: None)
-        whole = analyse(data, "p.xlsx", store)
-    assert whole.raw_sheets[0].factors is None
-    assert [p.__dict__ for p in parts.problems] == [p.__dict__ for p in whole.problems]
-    assert len(whole.errors) > 100 and whole.sheets[0].skipped_totals == 1
-    for a, b in zip(parts.sheets, whole.sheets, strict=True):
-        assert (a.dataset, a.mapping, a.rows_total, a.rows_valid) == (
-            b.dataset,
-            b.mapping,
-            b.rows_total,
-            b.rows_valid,
-        )
-        assert a.tables.keys() == b.tables.keys() and all(a.tables[t].equals(b.tables[t]) for t in a.tables)
-        assert a.preview.equals(b.preview) and a.localities.equals(b.localities)
-    assert parts.diff.equals(whole.diff)
