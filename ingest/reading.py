@@ -563,7 +563,10 @@ class _Parts:
         """Parse the rest: `keep` holds the large sheets that passed (check_zip)."""
         if self._early is not None:
             path, sheet = self._early
-            cut = self._cut.result()  # known soon after early(): long before the scan ends
+            try:
+                cut = self._cut.result()  # known soon after early(): long before the scan ends
+            except Exception:  # the first part could not be built: parsed as below instead
+                cut = None
             book = rest_part(self.data, path, keep[path][1], cut) if path in keep and cut else None
             if book is not None:
                 self.split = {sheet}

@@ -228,3 +228,14 @@ def _import_in_child(base_store: Path, tmp_path: Path, data: bytes) -> dict:
     with Store(db) as store:
         assert H.snapshot(store) == before
     return out
+
+
+def test_a_first_part_that_cannot_be_built_leaves_the_ordinary_split(small_chunks, monkeypatch):
+    data = _workbook()
+
+    def broken(*args):
+        raise ValueError("unexpected")
+
+    monkeypatch.setattr(reading, "first_part", broken)
+    book = read_workbook(data, "w.xlsx")
+    assert [s.rows for s in book.sheets] == [s.rows for s in _whole(data)]
