@@ -30,10 +30,10 @@ measures on the grid of cells as dense arrays and applies the targets and the nu
 same rules (tested equal to the SQL, and the whole table equal to build_sql's, row for row).
 Joining 55,845 cells and evaluating the rules row by row cost DuckDB about as much as all the
 measures, plus planning a query of ~300 operators.
-On a machine with two cores or more and a free core, a small query finds the first year, and
-then the spans and the measures, split in two groups of about equal work, run at once on their
-own cursors (DuckDB releases the GIL); the data version is compared before and after so the
-parts never mix two versions of the store.
+On a machine with two cores or more and a free core, the spans are read first, and then the
+measures, split in two groups of about equal work, run at once on their own cursors (DuckDB
+releases the GIL); the data version is compared before and after so the parts never mix two
+versions of the store.
 """
 
 from __future__ import annotations
@@ -184,24 +184,6 @@ def _bounds_cte(as_of: dt.date) -> str:
         "-- the first year with dated activity (logs, snapshots' report dates), else with any date\n"
         f"bounds AS (\n    SELECT least(coalesce(min(h_activity), min(h_first), {2 * y}) // 2, {y})"
         " AS first_year\n    FROM spans\n),\n"
-    )
-
-
-def first_year_sql(catalog: Catalog, as_of: dt.date) -> str:
-    """The table's first year in one small query: the `bounds` rule over each dataset's earliest
-    dates, without grouping the rows into spans (a half-year's year is the date's year)."""
-    parts = []
-    for name, spec in catalog.datasets.items():
-        if spec.kind == "snapshot":
-            activity = f"min({spec.reported})" if spec.reported else "NULL::DATE"
-            first = f"min({spec.date})"
-        else:
-            activity = first = f"min({spec.date_from})"
-        parts.append(f"SELECT {activity} AS a, {first} AS f FROM {name} WHERE superseded_by IS NULL")
-    y = as_of.year
-    union = "\n    UNION ALL ".join(parts) or "SELECT NULL::DATE AS a, NULL::DATE AS f"
-    return (
-        f"SELECT least(coalesce(year(min(a)), year(min(f)), {y}), {y}) AS first_year\nFROM (\n    {union}\n)"
     )
 
 
@@ -444,13 +426,11 @@ def inputs_sql(
     if spans or (mine and first_year is None):  # the spans rows, or the first year from them
         ctes += _spans_cte(catalog, as_of)
     if mine:
-        found = f"bounds AS (SELECT {int(first_year)} AS first_year),\n" if first_year is not None else ""
-        ctes += (
-            (found or _bounds_cte(as_of))
-            + _periods_ctes(as_of, year)
-            + _measure_ctes(catalog, mine)
-            + _goals_cte(mine, order)
-        )
+        if first_year is not None:
+            ctes += f"bounds AS (SELECT {int(first_year)} AS first_year),\n"
+        else:
+            ctes += _bounds_cte(as_of)
+        ctes += _periods_ctes(as_of, year) + _measure_ctes(catalog, mine) + _goals_cte(mine, order)
     selects = (
         [
             "SELECT 0 AS kind, goal_order AS k, authority_code, pid, value,"
@@ -513,7 +493,7 @@ def _pool() -> ThreadPoolExecutor:
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=_PARTS + 1, thread_name_prefix="yaad-attainment")
+            _POOL = ThreadPoolExecutor(max_workers=_PARTS, thread_name_prefix="yaad-attainment")
         return _POOL
 
 
@@ -576,45 +556,35 @@ def _run(
 ) -> tuple[dict[str, np.ndarray], list[tuple]]:
     """The inputs of the grid (inputs_sql) and the current target overrides.
 
-    With two cores or more: the first year (first_year_sql, a small query), then at once, each on
-    its own cursor (DuckDB releases the GIL), the spans and the measures in two groups of about
-    equal work, with the periods from that first year. Separate cursors could see a commit in
-    between, so the data version is compared before and after, and a mixed result is read again.
+    With two cores or more: first the spans, then the measures in two groups of about equal work
+    at once, each on its own cursor (DuckDB releases the GIL), with the periods from the first
+    year the spans give. Separate cursors could see a commit in between, so the data version is
+    compared before and after, and a mixed result is read again.
     """
     goals = [catalog.goal(g) for g in goal_ids]
     kw = {"as_of": as_of, "year": year}
     split = _PARTS > 1 and len(goals) >= 2 * _MIN_GOALS_PER_PART and _idle_core()
 
-    def read() -> tuple[list[dict[str, np.ndarray]], list[tuple]]:
+    def read() -> list[dict[str, np.ndarray]]:
         if not split:  # one query is the least work
-            rows = _fetch_rows(store, inputs_sql(catalog, goal_ids, **kw))  # type: ignore[arg-type]
-            return [rows], _rows(store, _TARGETS_SQL)
-        # the first year (a small query), then the spans and the measures in parts, all at once
-        ((first,),) = _rows(store, first_year_sql(catalog, as_of))
-
-        def parts(first: int) -> list[str]:
-            return [
-                inputs_sql(catalog, goal_ids, measures_of=ids, spans=False, first_year=first, **kw)  # type: ignore[arg-type]
-                for ids in _split(catalog, goals, _PARTS)
-            ]
-
-        sqls = [inputs_sql(catalog, goal_ids, measures_of=[], **kw), *parts(first)]  # type: ignore[arg-type]
-        futures = [_pool().submit(_fetch_rows, store, q) for q in sqls]
-        targets = _rows(store, _TARGETS_SQL)  # meanwhile
-        tables = [f.result() for f in futures]
-        found = grid.first_year(tables[0], as_of)
-        if year is None and found != first:  # a commit in between: the measures again, on the spans' periods
-            tables[1:] = _pool().map(lambda q: _fetch_rows(store, q), parts(found))
-        return tables, targets
+            return [_fetch_rows(store, inputs_sql(catalog, goal_ids, **kw))]  # type: ignore[arg-type]
+        # the spans, then the measures in parts at once
+        spans = _fetch_rows(store, inputs_sql(catalog, goal_ids, measures_of=[], **kw))  # type: ignore[arg-type]
+        first = grid.first_year(spans, as_of)
+        sqls = [
+            inputs_sql(catalog, goal_ids, measures_of=ids, spans=False, first_year=first, **kw)  # type: ignore[arg-type]
+            for ids in _split(catalog, goals, _PARTS)
+        ]
+        return [spans, *_pool().map(lambda q: _fetch_rows(store, q), sqls)]
 
     for _ in range(3):
         before = store.data_version()
-        tables, targets = read()
+        tables, targets = read(), _rows(store, _TARGETS_SQL)
         if store.data_version() == before:
             break
     else:  # written to all the time: one query sees one version
         split = False
-        tables, targets = read()
+        tables, targets = read(), _rows(store, _TARGETS_SQL)
     return {c: np.concatenate([t[c] for t in tables]) for c in tables[0]}, targets
 
 

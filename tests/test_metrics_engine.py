@@ -134,7 +134,7 @@ def test_parts_run_at_once_give_the_same_table_as_one_query(sample_db, tmp_path,
         fetch = engine._fetch_rows
         monkeypatch.setattr(engine, "_fetch_rows", lambda s, sql: calls.append(sql) or fetch(s, sql))
         two = attainment(store, as_of="2025-06-30")
-        assert len(calls) == 3  # the spans and the measures in two parts, at once
+        assert len(calls) == 3  # scope/coverage/first year, then the measures in two parts
         assert len(one) == 715 and one["status"].eq("achieved").any()
         pd.testing.assert_frame_equal(one, two)
         # Each part is a whole query for some of the goals: every goal is in exactly one part.
@@ -150,15 +150,6 @@ def test_parts_run_at_once_give_the_same_table_as_one_query(sample_db, tmp_path,
         assert next(versions, "used up") == "used up"  # two rounds: 1 → 2 (mixed), then 2 → 2
         assert len(calls) == 6
         pd.testing.assert_frame_equal(one, again)
-
-        # The small first-year query and the spans disagree (as if a commit came between them):
-        # the measures are read again over the spans' periods, and the table is still exact.
-        monkeypatch.setattr(store, "data_version", lambda: 7)
-        monkeypatch.setattr(engine, "first_year_sql", lambda catalog, as_of: "SELECT 2025")
-        calls.clear()
-        late = attainment(store, as_of="2025-06-30")
-        assert len(calls) == 5  # spans and two parts, then the two parts again
-        pd.testing.assert_frame_equal(one, late)
     finally:
         store.close()
 
@@ -198,36 +189,3 @@ def test_engine_gives_the_rows_of_the_readable_query(sample_db, tmp_path, kw):
             assert {"year", "locality"} <= set(engine["target_source"])
     finally:
         store.close()
-
-
-@pytest.mark.parametrize("as_of", ["2025-06-30", "2023-02-01", "2019-12-31", "2030-01-01"])
-def test_the_small_first_year_query_agrees_with_the_spans(sample_db, tmp_path, as_of):
-    """The parts start on first_year_sql's year; it must be the spans' (build_sql's bounds)."""
-    import shutil
-
-    from metrics import engine, grid
-    from store import Store
-
-    store = Store(shutil.copy(sample_db, tmp_path / "sample.duckdb"))
-    try:
-        catalog = engine.load_catalog()
-        day = dt.date.fromisoformat(as_of)
-        ids = list(catalog.goal_ids)
-        ((small,),) = engine._rows(store, engine.first_year_sql(catalog, day))
-        spans = engine._fetch_rows(store, engine.inputs_sql(catalog, ids, as_of=day, measures_of=[]))
-        with store.cursor() as cur:
-            sql = "WITH " + engine._spans_cte(catalog, day) + engine._bounds_cte(day).rstrip().rstrip(",")
-            ((bounds,),) = cur.execute(sql + " SELECT first_year FROM bounds").fetchall()
-        assert small == grid.first_year(spans, day) == bounds
-        assert small == min(day.year, 2023)  # the sample data starts in 2023
-    finally:
-        store.close()
-
-
-def test_first_year_of_an_empty_store_is_the_as_of_year(store):
-    from metrics import engine
-
-    catalog = engine.load_catalog()
-    day = dt.date(2025, 6, 30)
-    assert engine._rows(store, engine.first_year_sql(catalog, day)) == [(2025,)]
-    assert attainment(store, as_of=day).empty
