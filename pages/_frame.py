@@ -14,6 +14,7 @@ import threading
 import streamlit as st
 
 from pages._auth import current_user, user_badge
+from pages._server import tune_interpreter
 from pages._shared import apply_direction, get_store, t
 from store.access import can
 
@@ -59,6 +60,7 @@ PAGES = [
 
 def main() -> None:
     """Set up the frame, sign the user in and run the page they asked for."""
+    tune_interpreter()  # the server's sessions share one GIL (pages/_server.py)
     st.set_page_config(page_title="יעד · Yaad", page_icon=":material/flag:", layout="wide")
 
     with st.sidebar:

@@ -241,3 +241,20 @@ def test_overview_builds_only_the_open_tab(app_db):
     [chart] = at.get("plotly_chart")
     spec = json.loads(chart.proto.spec)
     assert "meta" not in spec["layout"] and {"נתניה", "ערד"} <= set(spec["data"][0]["text"])
+
+
+def test_the_server_shortens_the_interpreters_switch_interval(app_db):
+    """Sessions share one GIL, and DuckDB takes it between query tasks: a run of the app sets the
+    switch interval of pages/_server.py (benchmarks/bench_gil.py measures why)."""
+    import sys
+
+    from pages._server import SWITCH_INTERVAL
+
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)  # Python's default
+        at = new_app().run()
+        assert not at.exception
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL) and SWITCH_INTERVAL < 0.005
+    finally:
+        sys.setswitchinterval(before)
