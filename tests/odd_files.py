@@ -372,3 +372,34 @@ HOSTILE = {
     "huge.csv": (csv_million_rows, "המקסימום לקובץ אחד הוא 250,000"),
     "zero.xlsx": (lambda: b"", "ריק"),
 }
+
+
+def long_workbook(rows: int = 6000) -> bytes:
+    """Three sheets: a long one with a merged title, gaps, errors, dates, a merged range and a far
+    cell near the end (for reads cut into row ranges); a small one; a hidden one."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True})
+    date = book.add_format({"num_format": "dd/mm/yyyy"})
+    sheet = book.add_worksheet("רשימה")
+    sheet.merge_range(0, 1, 0, 3, "כותרת ממוזגת")
+    sheet.write_row(2, 1, ["יישוב", "שם", "תאריך", "מספר"])
+    for r in range(3, rows):
+        if r % 97 == 0:
+            continue
+        sheet.write_string(r, 1, ["ערד", "דימונה", "ק. גת"][r % 3])
+        sheet.write_string(r, 2, f"תוכנית {r}")
+        sheet.write_datetime(r, 3, dt.datetime(2020, 1, 1) + dt.timedelta(days=r), date)
+        sheet.write_number(r, 4, r % 50)
+        if r % 1000 == 0:
+            sheet.write_formula(r, 5, "=1/0", None, "#DIV/0!")
+    sheet.merge_range(rows - 10, 6, rows - 8, 7, "ממוזג למטה")  # in the second part's rows
+    sheet.write(rows - 5, 8, "רחוק")
+    small = book.add_worksheet("קטן")
+    small.write_row(0, 0, ["a", 1, 2.5])
+    hidden = book.add_worksheet("רשימות")
+    hidden.write(0, 0, "x")
+    hidden.hide()
+    book.close()
+    return buf.getvalue()

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import shutil
@@ -26,41 +25,10 @@ from ingest import reading, xlsx_split
 from ingest.reading import read_workbook
 from store import Store
 from tests import hostile_corpus as H
-from tests.odd_files import raw_xlsx
+from tests.odd_files import long_workbook, raw_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
 SHEET = "xl/worksheets/sheet1.xml"
-
-
-def _workbook(rows: int = 6000) -> bytes:
-    """A long sheet with a merged title, gaps, errors, dates and a far cell near the end; a small
-    sheet; a hidden one."""
-    import xlsxwriter
-
-    buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"in_memory": True})
-    date = book.add_format({"num_format": "dd/mm/yyyy"})
-    sheet = book.add_worksheet("רשימה")
-    sheet.merge_range(0, 1, 0, 3, "כותרת ממוזגת")
-    sheet.write_row(2, 1, ["יישוב", "שם", "תאריך", "מספר"])
-    for r in range(3, rows):
-        if r % 97 == 0:
-            continue
-        sheet.write_string(r, 1, ["ערד", "דימונה", "ק. גת"][r % 3])
-        sheet.write_string(r, 2, f"תוכנית {r}")
-        sheet.write_datetime(r, 3, dt.datetime(2020, 1, 1) + dt.timedelta(days=r), date)
-        sheet.write_number(r, 4, r % 50)
-        if r % 1000 == 0:
-            sheet.write_formula(r, 5, "=1/0", None, "#DIV/0!")
-    sheet.merge_range(rows - 10, 6, rows - 8, 7, "ממוזג למטה")  # in the second part's rows
-    sheet.write(rows - 5, 8, "רחוק")
-    small = book.add_worksheet("קטן")
-    small.write_row(0, 0, ["a", 1, 2.5])
-    hidden = book.add_worksheet("רשימות")
-    hidden.write(0, 0, "x")
-    hidden.hide()
-    book.close()
-    return buf.getvalue()
 
 
 @pytest.fixture
@@ -88,7 +56,7 @@ def _whole(data: bytes) -> list[reading.RawSheet]:
 
 
 def test_read_while_scanned_is_cell_for_cell_the_whole(small_chunks):
-    data = _workbook()
+    data = long_workbook()
     size = zipfile.ZipFile(io.BytesIO(data)).getinfo(SHEET).file_size
     early = read_workbook(data, "w.xlsx")
     [(parsed, scanned, cleared, cut)] = small_chunks
@@ -231,7 +199,7 @@ def _import_in_child(base_store: Path, tmp_path: Path, data: bytes) -> dict:
 
 
 def test_a_first_part_that_cannot_be_built_leaves_the_ordinary_split(small_chunks, monkeypatch):
-    data = _workbook()
+    data = long_workbook()
 
     def broken(*args):
         raise ValueError("unexpected")

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import random
 import re
@@ -24,7 +23,7 @@ import pytest
 from ingest import reading, xlsx_split
 from ingest.reading import read_workbook
 from ingest.xmlscan import SHORT_COL, SHORT_ROW, SheetScanner, col_number
-from tests.odd_files import raw_xlsx
+from tests.odd_files import long_workbook, raw_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -182,39 +181,9 @@ def test_prefixed_positional_cells_are_sized(tmp_path):
 
 
 # -- parallel parse ---------------------------------------------------------------------------------
-def _workbook() -> bytes:
-    """Three sheets: a long one with gaps, merged cells, errors, dates and a ragged right edge; a
-    small one; a hidden one."""
-    import xlsxwriter
-
-    buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"in_memory": True})
-    date = book.add_format({"num_format": "dd/mm/yyyy"})
-    sheet = book.add_worksheet("רשימה")
-    sheet.merge_range(0, 1, 0, 3, "כותרת ממוזגת")
-    sheet.write_row(2, 1, ["יישוב", "שם", "תאריך", "מספר"])
-    for r in range(3, 6000):
-        if r % 97 == 0:
-            continue  # an empty row
-        sheet.write_string(r, 1, ["ערד", "דימונה", "ק. גת"][r % 3])
-        sheet.write_string(r, 2, f"תוכנית {r}")
-        sheet.write_datetime(r, 3, dt.datetime(2020, 1, 1) + dt.timedelta(days=r), date)
-        sheet.write_number(r, 4, r % 50)
-        if r % 1000 == 0:
-            sheet.write_formula(r, 5, "=1/0", None, "#DIV/0!")
-    sheet.write(5990, 8, "רחוק")  # the widest row is near the end
-    small = book.add_worksheet("קטן")
-    small.write_row(0, 0, ["a", 1, 2.5])
-    hidden = book.add_worksheet("רשימות")
-    hidden.write(0, 0, "x")
-    hidden.hide()
-    book.close()
-    return buf.getvalue()
-
-
 @pytest.mark.parametrize("parts", [2, 3])
 def test_a_split_sheet_reads_cell_for_cell_as_the_whole(monkeypatch, parts):
-    data = _workbook()
+    data = long_workbook()
     whole = read_workbook(data, "w.xlsx")
     calls: list[int] = []
     joined: list[int] = []
@@ -244,7 +213,7 @@ def test_a_split_sheet_reads_cell_for_cell_as_the_whole(monkeypatch, parts):
 
 
 def test_part_workbooks_are_complete_zips():
-    data = _workbook()
+    data = long_workbook()
     import zipfile
 
     sheets = {"xl/worksheets/sheet1.xml": zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")}
