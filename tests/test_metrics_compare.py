@@ -83,3 +83,65 @@ def test_lower_is_better_for_at_most_goals():
     ranked = rank_within(att, peers, by=["district"]).set_index("locality_code")
     assert ranked.loc[1, "rank"] == 1 and ranked.loc[2, "rank"] == 2 and pd.isna(ranked.loc[3, "rank"])
     assert ranked["value_per_1000"].isna().all()
+
+
+def _composite_by_groupby(att: pd.DataFrame) -> pd.DataFrame:
+    """The composite written plainly with pandas groupbys (the reference for the numpy one)."""
+    from metrics.catalog import load_catalog
+    from metrics.composite import ALL_MODELS, COMPOSITE_COLUMNS
+
+    catalog = load_catalog()
+    df = att.sort_values("period_start").groupby(["locality_code", "goal", "year"]).tail(1)
+    df = df.assign(weight=df["goal"].map({g.id: g.weight for g in catalog.goals}).fillna(0.0))
+    df = df[df["weight"] > 0]
+    df = df.assign(
+        scored=df["score"].notna(),
+        weighted=df["score"].fillna(0.0) * df["weight"],
+        weight_scored=df["weight"].where(df["score"].notna(), 0.0),
+        no_data=df["status"].eq("no_data"),
+        achieved=df["status"].isin(["achieved", "on_track"]),
+        behind=df["status"].isin(["missed", "off_track", "at_risk"]),
+    )
+    frames = []
+    models = [(ALL_MODELS, "כל התוכניות", "All programs", None)] + [
+        (m.id, m.he, m.en, {g.id for g in catalog.goals_of_model(m.id)}) for m in catalog.models.values()
+    ]
+    for model_id, he, en, goal_ids in models:
+        part = df if goal_ids is None else df[df["goal"].isin(goal_ids)]
+        if part.empty:
+            continue
+        agg = part.groupby(["locality_code", "locality_name", "year"], as_index=False).agg(
+            weighted=("weighted", "sum"),
+            weight_scored=("weight_scored", "sum"),
+            weight_total=("weight", "sum"),
+            goals_scored=("scored", "sum"),
+            goals_no_data=("no_data", "sum"),
+            goals_achieved=("achieved", "sum"),
+            goals_behind=("behind", "sum"),
+        )
+        agg["score"] = (100 * agg["weighted"] / agg["weight_scored"].where(agg["weight_scored"] > 0)).round(1)
+        agg["coverage"] = (agg["weight_scored"] / agg["weight_total"]).round(3)
+        agg["model"], agg["model_he"], agg["model_en"] = model_id, he, en
+        frames.append(agg)
+    out = pd.concat(frames, ignore_index=True)
+    order = ["locality_code", "year", "model"]
+    return out.loc[:, list(COMPOSITE_COLUMNS)].sort_values(order, ignore_index=True)
+
+
+@pytest.mark.parametrize("as_of", ["2025-06-30", "2024-12-31", "2026-11-22"])
+def test_composite_equals_the_plain_groupby_form(sample_db, tmp_path, as_of):
+    """Every locality × year × model of the sample data, and of parts of the frame (one locality,
+    every 7th row: goals missing, half-year goals with one half), equal the groupby reference."""
+    import shutil
+
+    from store import Store
+
+    store = Store(shutil.copy(sample_db, tmp_path / "sample.duckdb"))
+    try:
+        att = attainment(store, as_of=as_of)
+        for frame in (att, att[att["locality_code"] == att["locality_code"].iloc[0]], att.iloc[::7]):
+            got = composite(frame)
+            assert len(got) > 0 and got["score"].notna().any()
+            pd.testing.assert_frame_equal(got, _composite_by_groupby(frame), check_exact=True)
+    finally:
+        store.close()
