@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 import openpyxl
@@ -403,3 +406,22 @@ def long_workbook(rows: int = 6000) -> bytes:
     hidden.hide()
     book.close()
     return buf.getvalue()
+
+
+def read_in_child(tmp_path: Path, data: bytes, name: str = "hostile.xlsx") -> str:
+    """Read `data` as `name` in a child process: 'LOADED', or 'REFUSED <message>'. A file that
+    would abort python-calamine (RECIPES.md) kills only the child, and the assertion says so."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    code = (
+        "import sys; from pathlib import Path; from ingest.reading import read_workbook, ReadError\n"
+        "try:\n"
+        f"    read_workbook(Path({str(path)!r}).read_bytes(), {name!r})\n"
+        "    print('LOADED')\n"
+        "except ReadError as e:\n"
+        "    print('REFUSED', e.message_en)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120)
+    assert proc.returncode == 0, f"the reader process died (code {proc.returncode}): {proc.stderr[-500:]}"
+    return proc.stdout

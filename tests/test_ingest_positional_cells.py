@@ -8,12 +8,11 @@ child process, so a regression shows as a crash there, not here.
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 from ingest.reading import ReadError, read_workbook
+from tests.odd_files import read_in_child
 
 ROOT = Path(__file__).resolve().parent.parent
 OOXML = "application/vnd.openxmlformats-officedocument.spreadsheetml"
@@ -67,20 +66,9 @@ def positional_xlsx(rows: int, wide_row_cells: int) -> bytes:
 
 
 def test_positional_whole_grid_is_refused_in_a_child_process(tmp_path):
-    path = tmp_path / "positional.xlsx"
-    path.write_bytes(positional_xlsx(150_000, 16_384))
-    code = (
-        "import sys; from pathlib import Path; from ingest.reading import read_workbook, ReadError\n"
-        "try:\n"
-        f"    read_workbook(Path({str(path)!r}).read_bytes(), 'positional.xlsx')\n"
-        "    print('LOADED')\n"
-        "except ReadError as e:\n"
-        "    print('REFUSED', e.message_en)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert proc.returncode == 0, f"the reader process died (code {proc.returncode}): {proc.stderr[-500:]}"
-    assert proc.stdout.startswith("REFUSED"), proc.stdout
-    assert "positional.xlsx" in proc.stdout
+    out = read_in_child(tmp_path, positional_xlsx(150_000, 16_384), "positional.xlsx")
+    assert out.startswith("REFUSED"), out
+    assert "positional.xlsx" in out
 
 
 def test_small_positional_sheet_still_loads():

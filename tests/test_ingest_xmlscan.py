@@ -14,8 +14,6 @@ from __future__ import annotations
 import io
 import random
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ import pytest
 from ingest import reading, xlsx_split
 from ingest.reading import read_workbook
 from ingest.xmlscan import SHORT_COL, SHORT_ROW, SheetScanner, col_number
-from tests.odd_files import long_workbook, raw_xlsx
+from tests.odd_files import long_workbook, raw_xlsx, read_in_child
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -142,22 +140,6 @@ def test_rows_before_excels_page_margins_take_the_quick_path(monkeypatch):
     assert (exact.extent, exact.cells, exact.rows, scan.rows) == ((3000, 1), 3000, 3000, 3000)
 
 
-def _refused_in_child(tmp_path: Path, data: bytes) -> str:
-    path = tmp_path / "hostile.xlsx"
-    path.write_bytes(data)
-    code = (
-        "import sys; from pathlib import Path; from ingest.reading import read_workbook, ReadError\n"
-        "try:\n"
-        f"    read_workbook(Path({str(path)!r}).read_bytes(), 'hostile.xlsx')\n"
-        "    print('LOADED')\n"
-        "except ReadError as e:\n"
-        "    print('REFUSED', e.message_en)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert proc.returncode == 0, f"the reader process died (code {proc.returncode}): {proc.stderr[-500:]}"
-    return proc.stdout
-
-
 @pytest.mark.parametrize(
     "cell",
     [
@@ -168,7 +150,7 @@ def _refused_in_child(tmp_path: Path, data: bytes) -> str:
 )
 def test_a_second_reference_in_a_cell_is_refused(tmp_path, cell):
     body = "".join(f'<row r="{r}"><c r="A{r}"><v>{r}</v></c></row>' for r in range(1, 2000))
-    out = _refused_in_child(tmp_path, raw_xlsx(body + f'<row r="2000">{cell}</row>'))
+    out = read_in_child(tmp_path, raw_xlsx(body + f'<row r="2000">{cell}</row>'))
     assert out.startswith("REFUSED") and "XFD1048576" in out, out
 
 
@@ -176,7 +158,7 @@ def test_prefixed_positional_cells_are_sized(tmp_path):
     ns = 'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
     row = f'<x:row {ns}><x:c t="inlineStr"><x:is><x:t>a</x:t></x:is></x:c></x:row>'
     wide = f"<x:row {ns}>" + "<x:c><x:v>1</x:v></x:c>" * 16_384 + "</x:row>"
-    out = _refused_in_child(tmp_path, raw_xlsx(row * 150_000 + wide))
+    out = read_in_child(tmp_path, raw_xlsx(row * 150_000 + wide))
     assert out.startswith("REFUSED"), out
 
 
