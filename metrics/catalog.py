@@ -103,6 +103,12 @@ class Goal:
     measure: str | None
     measure_kind: str | None
     uses: tuple[str, ...] = ()  # goals whose measure this measure reads as m_<id> (see uses_of)
+    # how the engine computes the measure (metrics/kinds.py): (parameter, value) pairs, kind first
+    compute: tuple[tuple[str, str], ...] = ()
+
+    def computed(self) -> dict[str, str]:
+        """The `compute` parameters as a dict (empty: the engine runs the measure SQL)."""
+        return dict(self.compute)
 
     @property
     def dataset(self) -> str:
@@ -369,6 +375,43 @@ def rule_measure_uses(raw: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def rule_compute(raw: Mapping[str, Any]) -> list[str]:
+    """`compute` names a known kind with its parameters, beside the measure SQL it computes.
+
+    The SQL stays the goal's definition (explain shows it); `compute` is how the engine gets the
+    same rows faster (metrics/kinds.py), and the tests keep the two equal.
+    """
+    from metrics.kinds import KINDS  # the kinds live beside their code
+
+    problems = []
+    goals = {_gid(g): g for g in _goals(raw)}
+    for gid, goal in goals.items():
+        spec = goal.get("compute")
+        if spec is None:
+            continue
+        if not isinstance(spec, Mapping) or spec.get("kind") not in KINDS:
+            problems.append(f"goal {gid}: compute needs a kind, one of {', '.join(KINDS)}")
+            continue
+        required, optional = KINDS[spec["kind"]]
+        for key in required:
+            if not spec.get(key):
+                problems.append(f"goal {gid}: compute {spec['kind']} needs {key}")
+        for key in set(spec) - set(required) - set(optional) - {"kind"}:
+            problems.append(f"goal {gid}: compute {spec['kind']} has no parameter {key}")
+        if not goal.get("measure"):
+            problems.append(f"goal {gid}: compute needs the measure SQL it computes")
+        if spec["kind"] in ("latest", "max_gap", "per_month") and goal.get("period", "year") != "year":
+            problems.append(f"goal {gid}: compute {spec['kind']} counts calendar years (period year only)")
+        if spec.get("table") and spec["table"] not in (*KNOWN_TABLES, "meeting_participants"):
+            problems.append(f"goal {gid}: compute reads an unknown table {spec['table']!r}")
+        of = spec.get("of")
+        if of is not None and not (of in goals and isinstance(goals[of].get("compute"), Mapping)):
+            problems.append(f"goal {gid}: compute builds on {of!r}, which is not a computed goal")
+        elif of is not None and goals[of].get("period", "year") != goal.get("period", "year"):
+            problems.append(f"goal {gid}: compute builds on {of!r}, whose period differs")
+    return problems
+
+
 RULES: tuple[Rule, ...] = (
     rule_top_level,
     rule_required_fields,
@@ -382,6 +425,7 @@ RULES: tuple[Rule, ...] = (
     rule_weight,
     rule_measure,
     rule_measure_uses,
+    rule_compute,
 )
 
 
@@ -433,6 +477,7 @@ def build(raw: Mapping[str, Any]) -> Catalog:
             measure=str(g["measure"]).strip() if g.get("measure") else None,
             measure_kind=g.get("measure_kind"),
             uses=uses_of(g.get("measure"), ids),
+            compute=tuple((str(k), str(v)) for k, v in (g.get("compute") or {}).items()),
         )
         for g in raw["goals"]
     )

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from metrics import grid
+from metrics import grid, kinds
 from metrics import status as rules
 from metrics.catalog import Catalog, Goal, load_catalog
 from store import Store
@@ -163,7 +163,9 @@ def _spans_cte(catalog: Catalog, as_of: dt.date) -> str:
                 f"           {_half(spec.date_to or 'NULL')}, count(*), h, h\n"
                 f"    FROM {name} WHERE superseded_by IS NULL GROUP BY 2, 3, 4"
             )
-    return "spans AS MATERIALIZED (\n" + "\n    UNION ALL\n".join(parts) + "\n),\n"
+    # the columns named here: the first SELECT may be a log's, whose columns have no names
+    columns = "dataset, authority_code, h_from, h_to, n, h_first, h_activity"
+    return f"spans({columns}) AS MATERIALIZED (\n" + "\n    UNION ALL\n".join(parts) + "\n),\n"
 
 
 def _scope_ctes(as_of: dt.date, codes: Sequence[int] | None) -> str:
@@ -497,49 +499,7 @@ def _pool() -> ThreadPoolExecutor:
         return _POOL
 
 
-def _idle_core() -> bool:
-    """Whether a second core is free now (1-minute load average below the cores - 0.5).
-
-    Parts at once cost ~10% more CPU in all; on a machine busy with other work they only wait
-    for each other, so the table is then read in one query.
-    """
-    try:
-        return os.getloadavg()[0] < (os.cpu_count() or 1) - 0.5
-    except OSError:  # no load average on this platform
-        return True
-
-
-def _split(catalog: Catalog, goals: Sequence[Goal], parts: int) -> list[list[str]]:
-    """Goal ids in `parts` groups of about equal measure SQL (a proxy for the work), catalog order.
-
-    A goal whose measure uses another's (catalog `uses`) goes with it, so no part computes a
-    measure twice.
-    """
-    unit_of = {g.id: g.id for g in goals}  # goals that share measures end up in one unit
-
-    def root(gid: str) -> str:
-        while unit_of[gid] != gid:
-            gid = unit_of[gid]
-        return gid
-
-    for g in goals:
-        for used in g.uses:
-            if used in unit_of:
-                unit_of[root(g.id)] = root(used)
-    units: dict[str, list[Goal]] = {}
-    for g in goals:
-        units.setdefault(root(g.id), []).append(g)
-    groups: list[list[Goal]] = [[] for _ in range(parts)]
-    load = [0] * parts
-    cost = {u: sum(len(g.measure or "") + 200 for g in members) for u, members in units.items()}
-    for unit in sorted(units, key=lambda u: -cost[u]):  # + 200: the fixed cost of one more measure CTE
-        i = load.index(min(load))
-        groups[i] += units[unit]
-        load[i] += cost[unit]
-    order = {g.id: n for n, g in enumerate(goals)}
-    return [sorted((g.id for g in grp), key=order.__getitem__) for grp in groups if grp]
-
-
+_AUTHORITIES_SQL = "SELECT code, name, name_en, CAST(population AS DOUBLE) AS population FROM authorities"
 _TARGETS_SQL = """
 SELECT goal, year, authority_code, target_id, target_low, target_high FROM targets
 WHERE superseded_by IS NULL AND (target_low IS NOT NULL OR target_high IS NOT NULL)
@@ -553,39 +513,91 @@ def _run(
     *,
     as_of: dt.date,
     year: int | None,
-) -> tuple[dict[str, np.ndarray], list[tuple]]:
-    """The inputs of the grid (inputs_sql) and the current target overrides.
+) -> tuple[dict[str, np.ndarray], list[tuple], list[tuple]]:
+    """The inputs of the grid (spans and measure rows, see inputs_sql), the target overrides and
+    the authorities (code, name, name_en, population).
 
-    With two cores or more: first the spans, then the measures in two groups of about equal work
-    at once, each on its own cursor (DuckDB releases the GIL), with the periods from the first
-    year the spans give. Separate cursors could see a commit in between, so the data version is
-    compared before and after, and a mixed result is read again.
+    The spans, the measures that run as they are (one query), each computed goal's rows
+    (metrics/kinds.py) and the targets are plain queries that do not depend on each other: they
+    run at once on the pool's cursors (DuckDB releases the GIL), then kinds computes the measures
+    per period. Measures of neither sort run as SQL after the spans give the first year. Separate
+    cursors could see a commit in between, so the data version is compared before and after, and
+    a mixed result is read again.
     """
     goals = [catalog.goal(g) for g in goal_ids]
-    kw = {"as_of": as_of, "year": year}
-    split = _PARTS > 1 and len(goals) >= 2 * _MIN_GOALS_PER_PART and _idle_core()
+    plan = kinds.Plan.of(catalog, goals)
+    queries = {"spans": inputs_sql(catalog, goal_ids, measures_of=[], as_of=as_of, year=year)}
+    if plan.standalone:
+        queries["standalone"] = kinds.standalone_sql(catalog, plan.standalone)
+    queries.update(plan.queries())
+    queries["targets"] = _TARGETS_SQL
+    queries["authorities"] = _AUTHORITIES_SQL
 
-    def read() -> list[dict[str, np.ndarray]]:
-        if not split:  # one query is the least work
-            return [_fetch_rows(store, inputs_sql(catalog, goal_ids, **kw))]  # type: ignore[arg-type]
-        # the spans, then the measures in parts at once
-        spans = _fetch_rows(store, inputs_sql(catalog, goal_ids, measures_of=[], **kw))  # type: ignore[arg-type]
-        first = grid.first_year(spans, as_of)
-        sqls = [
-            inputs_sql(catalog, goal_ids, measures_of=ids, spans=False, first_year=first, **kw)  # type: ignore[arg-type]
-            for ids in _split(catalog, goals, _PARTS)
-        ]
-        return [spans, *_pool().map(lambda q: _fetch_rows(store, q), sqls)]
+    def read() -> dict[str, dict[str, np.ndarray]]:
+        names = sorted(queries, key=lambda n: -len(queries[n]))  # the longest first
+        got = dict(zip(names, _pool().map(lambda n: _fetch_raw(store, queries[n]), names), strict=True))
+        if plan.sql:  # measures that read the periods: after the first year is known
+            first = grid.first_year(_filled(got["spans"]), as_of)
+            sql = inputs_sql(
+                catalog,
+                goal_ids,
+                measures_of=[g.id for g in plan.sql],
+                spans=False,
+                first_year=first,
+                as_of=as_of,
+                year=year,
+            )
+            got["sql"] = _fetch_raw(store, sql)
+        return got
 
     for _ in range(3):
         before = store.data_version()
-        tables, targets = read(), _rows(store, _TARGETS_SQL)
+        got = read()
         if store.data_version() == before:
             break
     else:  # written to all the time: one query sees one version
-        split = False
-        tables, targets = read(), _rows(store, _TARGETS_SQL)
-    return {c: np.concatenate([t[c] for t in tables]) for c in tables[0]}, targets
+        with store.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                got = {n: cur.execute(q).fetchnumpy() for n, q in queries.items()}
+                if plan.sql:
+                    first = grid.first_year(_filled(got["spans"]), as_of)
+                    got["sql"] = cur.execute(
+                        inputs_sql(
+                            catalog,
+                            goal_ids,
+                            measures_of=[g.id for g in plan.sql],
+                            spans=False,
+                            first_year=first,
+                            as_of=as_of,
+                            year=year,
+                        )
+                    ).fetchnumpy()
+            finally:
+                cur.execute("ROLLBACK")
+    spans = _filled(got["spans"])
+    first = grid.first_year(spans, as_of) if year is None else int(year)
+    per = grid.periods(first, as_of.year if year is None else min(year, as_of.year), as_of)
+    parts = [spans, kinds.measure_rows(catalog, plan, got, per, as_of)]
+    if "sql" in got:
+        parts.append(_filled(got["sql"]))
+    columns = {
+        c: np.concatenate([p[c].astype(np.float64 if c == "value" else np.int64) for p in parts])
+        for c in spans
+    }
+    return columns, _tuples(got["targets"]), _tuples(got["authorities"])
+
+
+def _tuples(columns: dict[str, np.ndarray]) -> list[tuple]:
+    """A small result's rows as tuples of Python values, NULL as None (as fetchall gives them)."""
+
+    def values(col: np.ndarray) -> list:
+        if isinstance(col, np.ma.MaskedArray):
+            mask = np.ma.getmaskarray(col).tolist()
+            return [None if m else v for v, m in zip(col.data.tolist(), mask, strict=True)]
+        return np.asarray(col).tolist()
+
+    return list(zip(*(values(c) for c in columns.values()), strict=True))
 
 
 def _rows(store: Store, sql: str) -> list[tuple]:
@@ -594,14 +606,23 @@ def _rows(store: Store, sql: str) -> list[tuple]:
         return cur.execute(sql).fetchall()
 
 
-def _fetch_rows(store: Store, sql: str) -> dict[str, np.ndarray]:
-    """Run an inputs query (parsed once per thread) and return its columns, NULL as -1 or NaN.
+def _fetch_raw(store: Store, sql: str) -> dict[str, np.ndarray]:
+    """Run a query (parsed once per thread) on a cursor of its own; NULLs come masked.
 
     (numpy rather than Arrow: as fast here, and without DuckDB's warning about Arrow from a
     DB-API result, which cannot be silenced safely from two threads at once.)
     """
     with store.cursor() as cur:
-        columns = cur.execute(_parsed(cur, sql)).fetchnumpy()
+        return cur.execute(_parsed(cur, sql)).fetchnumpy()
+
+
+def _fetch_rows(store: Store, sql: str) -> dict[str, np.ndarray]:
+    """Run an inputs query and return its columns, NULL as -1 or NaN."""
+    return _filled(_fetch_raw(store, sql))
+
+
+def _filled(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Columns with NULL as -1 (integers) or NaN (floats), as grid.assemble takes them."""
     out = {}
     for name, col in columns.items():
         fill = np.nan if col.dtype.kind == "f" else -1
@@ -688,11 +709,10 @@ def attainment(
         codes = [c for c in (codes if codes is not None else scope) if c in set(scope)]
     if not goal_ids or (year is not None and year > day.year):
         return pd.DataFrame(columns=list(OUTPUT_COLUMNS))
-    inputs, targets = _run(store, catalog, goal_ids, as_of=day, year=year)
+    inputs, targets, authorities = _run(store, catalog, goal_ids, as_of=day, year=year)
     cells = grid.assemble(inputs, targets, catalog, goal_ids, as_of=day, year=year, codes=codes)
     # Names and labels are attached here, from small lookups, rather than carried per row:
     # converting repeated strings row by row is most of the cost of building the frame.
-    authorities = _rows(store, "SELECT code, name, name_en FROM authorities")
     return _cells_frame(cells, catalog, authorities)
 
 

@@ -65,6 +65,8 @@ BREAKERS = {
     cat.rule_measure_uses: lambda raw: _goal(raw, "volunteers").update(
         measure="SELECT authority_code, period, value FROM m_volunteers_per_1000"
     ),
+    # a computed measure of an unknown kind
+    cat.rule_compute: lambda raw: _goal(raw, "volunteers")["compute"].update(kind="median"),
 }
 
 

@@ -115,8 +115,9 @@ def test_first_year_falls_back_to_any_date_without_dated_activity(store):
     assert attainment(store, as_of="2025-06-30", goals=["new_jdc_programs"])["year"].min() == 2019
 
 
-def test_parts_run_at_once_give_the_same_table_as_one_query(sample_db, tmp_path, monkeypatch):
-    """The engine splits the goals over both cores; the rows must be exactly one query's rows."""
+def test_queries_run_at_once_and_a_commit_between_them_reads_again(sample_db, tmp_path, monkeypatch):
+    """The engine's queries run at once on separate cursors; a commit between them (the data
+    version moves) makes it read them all again, so the table never mixes two versions."""
     import shutil
 
     import pandas as pd
@@ -126,30 +127,37 @@ def test_parts_run_at_once_give_the_same_table_as_one_query(sample_db, tmp_path,
 
     store = Store(shutil.copy(sample_db, tmp_path / "sample.duckdb"))
     try:
-        monkeypatch.setattr(engine, "_PARTS", 1)
-        one = attainment(store, as_of="2025-06-30")
-        monkeypatch.setattr(engine, "_PARTS", 2)
-        monkeypatch.setattr(engine, "_idle_core", lambda: True)  # split even on a busy machine
         calls: list[str] = []
-        fetch = engine._fetch_rows
-        monkeypatch.setattr(engine, "_fetch_rows", lambda s, sql: calls.append(sql) or fetch(s, sql))
-        two = attainment(store, as_of="2025-06-30")
-        assert len(calls) == 3  # scope/coverage/first year, then the measures in two parts
-        assert len(one) == 715 and one["status"].eq("achieved").any()
-        pd.testing.assert_frame_equal(one, two)
-        # Each part is a whole query for some of the goals: every goal is in exactly one part.
-        catalog = engine.load_catalog()
-        parts = engine._split(catalog, [catalog.goal(g) for g in catalog.goal_ids], 2)
-        assert len(parts) == 2 and sorted(g for part in parts for g in part) == sorted(catalog.goal_ids)
+        threads: set[str] = set()
+        fetch = engine._fetch_raw
 
-        # A commit between the parts (the data version moves) makes the engine compute again.
+        def spy(s, sql):
+            import threading
+
+            calls.append(sql)
+            threads.add(threading.current_thread().name)
+            return fetch(s, sql)
+
+        monkeypatch.setattr(engine, "_fetch_raw", spy)
+        one = attainment(store, as_of="2025-06-30")
+        # spans, the measures that run as they are, three shapes of computed rows, targets, authorities
+        assert len(calls) == 7
+        assert all(t.startswith("yaad-attainment") for t in threads)
+        assert len(one) == 715 and one["status"].eq("achieved").any()
+
         calls.clear()
         versions = iter([1, 2, 2, 2])
         monkeypatch.setattr(store, "data_version", lambda: next(versions))
         again = attainment(store, as_of="2025-06-30")
         assert next(versions, "used up") == "used up"  # two rounds: 1 → 2 (mixed), then 2 → 2
-        assert len(calls) == 6
+        assert len(calls) == 14
         pd.testing.assert_frame_equal(one, again)
+
+        # written to all the time: the last reading is one transaction on one cursor
+        calls.clear()
+        monkeypatch.setattr(store, "data_version", iter(range(100)).__next__)
+        pd.testing.assert_frame_equal(one, attainment(store, as_of="2025-06-30"))
+        assert len(calls) == 21  # three rounds through the pool, then one transaction (no spy)
     finally:
         store.close()
 
