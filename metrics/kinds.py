@@ -162,13 +162,15 @@ class Plan:
         return plan
 
     def queries(self) -> dict[str, str]:
-        """One query per shape: its goals' SELECTs tagged with g."""
-        return {
-            shape: "\nUNION ALL\n".join(
+        """One query per shape: its goals' SELECTs tagged with g (dates sorted as _team_days takes
+        them: the sort then runs on the query's thread, beside other work)."""
+        out = {}
+        for shape, selects in self.selects.items():
+            union = "\nUNION ALL\n".join(
                 f"SELECT {tag} AS g, *\nFROM (\n{sql}\n)" for tag, sql in enumerate(selects)
             )
-            for shape, selects in self.selects.items()
-        }
+            out[shape] = union + ("\nORDER BY g, authority_code, d" if shape == "dates" else "")
+        return out
 
 
 @dataclass(frozen=True)
@@ -279,14 +281,16 @@ def _latest(rows: dict, c: Mapping[str, str], gp: _GoalPeriods) -> Result:
     present = np.zeros(len(codes) * n_p, dtype=bool)
     present[flat[keep]] = True
     value = np.full(len(codes) * n_p, np.nan)
-    pick = np.flatnonzero(keep & ~np.isnan(v))  # arg_max skips NULL values
-    if len(pick):
-        # by cell, then end, then start: one integer key (unique: the rows are grouped by them)
-        e0, s0 = e[pick] - e[pick].min(), s[pick] - s[pick].min()
-        key = (flat[pick] * (int(e0.max()) + 1) + e0) * (int(s0.max()) + 1) + s0
-        order = pick[np.argsort(key)]
-        last = np.append(flat[order][1:] != flat[order][:-1], True)
-        value[flat[order][last]] = v[order][last]
+    pick = keep & ~np.isnan(v)  # arg_max skips NULL values
+    if pick.any():
+        # the latest end, then start, per cell: one integer key (unique in a cell: the rows are
+        # grouped by them), its maximum per cell, and the row that has it
+        e0, s0 = e - e[pick].min(), s - s[pick].min()
+        key = e0 * (int(s0[pick].max()) + 1) + s0
+        best = np.full(len(codes) * n_p, -1, dtype=np.int64)
+        np.maximum.at(best, flat[pick], key[pick])
+        win = pick & (key == best[np.where(pick, flat, 0)])
+        value[flat[win]] = v[win]
     return _cells(codes, gp, present.reshape(len(codes), n_p), value.reshape(len(codes), n_p))
 
 
@@ -308,16 +312,25 @@ def _team_days(rows: dict, gp: _GoalPeriods) -> tuple[np.ndarray, ...]:
     d = _days(rows["d"])
     d0 = int(d.min()) if len(d) else 0
     span = int(d.max()) - d0 + 1 if len(d) else 1
-    key = np.sort(a * span + (d - d0))  # by authority, then date (one integer key: a sort, not a lexsort)
-    a, d = key // span, key % span + d0
+    key = a * span + (d - d0)  # by authority, then date: one integer key
+    if not np.all(key[1:] > key[:-1]):  # the query sorts them (on its own thread); else sort here
+        key = np.sort(key)
+        a, d = key // span, key % span + d0
     slot = _slot_of_year(d, gp)
     inside = slot >= 0
     inside[inside] = d[inside] <= gp.eval[slot[inside]]
     return codes, a, d, slot, inside
 
 
+def _team_days_of(rows: dict, gp: _GoalPeriods) -> tuple[np.ndarray, ...]:
+    """_team_days, once per row set: goals that read the same dates share the work."""
+    if "_team_days" not in rows:
+        rows["_team_days"] = _team_days(rows, gp)
+    return rows["_team_days"]
+
+
 def _max_gap(rows: dict, c: Mapping[str, str], gp: _GoalPeriods) -> Result:
-    codes, a, d, slot, inside = _team_days(rows, gp)
+    codes, a, d, slot, inside = _team_days_of(rows, gp)
     n_a, n_p = len(codes), len(gp.eval)
     gap = np.full(len(d), np.nan)
     same = np.flatnonzero(a[1:] == a[:-1]) + 1
@@ -340,7 +353,7 @@ def _max_gap(rows: dict, c: Mapping[str, str], gp: _GoalPeriods) -> Result:
 
 
 def _per_month(rows: dict, c: Mapping[str, str], gp: _GoalPeriods) -> Result:
-    codes, a, d, slot, inside = _team_days(rows, gp)
+    codes, a, d, slot, inside = _team_days_of(rows, gp)
     n_a, n_p = len(codes), len(gp.eval)
     flat = a[inside] * n_p + slot[inside]
     count = np.bincount(flat, minlength=n_a * n_p).reshape(n_a, n_p)
@@ -386,15 +399,17 @@ def measure_rows(
         value.append(_floats(standalone_rows["value"])[inside])
     results: dict[str, Result] = {}
     tags = {shape: np.asarray(fetched[shape]["g"]) for shape in plan.selects}
+    split: dict[tuple[str, int, str], dict] = {}
     for g in plan.computed:  # goals built on come first (Plan.of)
         c = g.computed()
         if c["kind"] == "per_1000":
             results[g.id] = _per_1000(fetched["authorities"], results[c["of"]])
         else:
             shape, tag = plan.source[g.id]
-            mine = tags[shape] == tag
-            rows = {name: col[mine] for name, col in fetched[shape].items()}
-            results[g.id] = _COMPUTE[c["kind"]](rows, c, _goal_periods(per, g, as_of))
+            if (shape, tag, g.period) not in split:  # goals that read the same rows share them
+                mine = tags[shape] == tag
+                split[shape, tag, g.period] = {name: col[mine] for name, col in fetched[shape].items()}
+            results[g.id] = _COMPUTE[c["kind"]](split[shape, tag, g.period], c, _goal_periods(per, g, as_of))
         if g.id in plan.wanted:
             codes, p, v = results[g.id]
             k.append(np.full(len(codes), order[g.id], dtype=np.int64))
