@@ -513,9 +513,9 @@ def _run(
     *,
     as_of: dt.date,
     year: int | None,
-) -> tuple[dict[str, np.ndarray], list[tuple], list[tuple]]:
-    """The inputs of the grid (spans and measure rows, see inputs_sql), the target overrides and
-    the authorities (code, name, name_en, population).
+) -> tuple[dict[str, np.ndarray], dict[int, kinds.Result], list[tuple], list[tuple]]:
+    """The inputs of the grid (spans and measure rows, see inputs_sql), the computed measures
+    (metrics/kinds.py), the target overrides and the authorities (code, name, name_en, population).
 
     The spans, the measures that run as they are (one query), each computed goal's rows
     (metrics/kinds.py) and the targets are plain queries that do not depend on each other: they
@@ -578,14 +578,13 @@ def _run(
     spans = _filled(got["spans"])
     first = grid.first_year(spans, as_of) if year is None else int(year)
     per = grid.periods(first, as_of.year if year is None else min(year, as_of.year), as_of)
-    parts = [spans, kinds.measure_rows(catalog, plan, got, per, as_of)]
-    if "sql" in got:
-        parts.append(_filled(got["sql"]))
+    standalone, computed = kinds.measures(catalog, plan, got, per, as_of)
+    parts = [spans, standalone] + ([_filled(got["sql"])] if "sql" in got else [])
     columns = {
         c: np.concatenate([p[c].astype(np.float64 if c == "value" else np.int64) for p in parts])
         for c in spans
     }
-    return columns, _tuples(got["targets"]), _tuples(got["authorities"])
+    return columns, computed, _tuples(got["targets"]), _tuples(got["authorities"])
 
 
 def _tuples(columns: dict[str, np.ndarray]) -> list[tuple]:
@@ -709,8 +708,10 @@ def attainment(
         codes = [c for c in (codes if codes is not None else scope) if c in set(scope)]
     if not goal_ids or (year is not None and year > day.year):
         return pd.DataFrame(columns=list(OUTPUT_COLUMNS))
-    inputs, targets, authorities = _run(store, catalog, goal_ids, as_of=day, year=year)
-    cells = grid.assemble(inputs, targets, catalog, goal_ids, as_of=day, year=year, codes=codes)
+    inputs, computed, targets, authorities = _run(store, catalog, goal_ids, as_of=day, year=year)
+    cells = grid.assemble(
+        inputs, targets, catalog, goal_ids, as_of=day, year=year, codes=codes, computed=computed
+    )
     # Names and labels are attached here, from small lookups, rather than carried per row:
     # converting repeated strings row by row is most of the cost of building the frame.
     return _cells_frame(cells, catalog, authorities)

@@ -15,7 +15,7 @@ operators), while here the cells are dense arrays indexed by position.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,10 +151,13 @@ def assemble(
     as_of: dt.date,
     year: int | None,
     codes: Sequence[int] | None = None,
+    computed: Mapping[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
 ) -> dict[str, np.ndarray]:
     """The cells' columns (engine.OUTPUT_COLUMNS but the texts), in table order.
 
-    `inputs` holds the inputs query's columns (NULL as -1, or NaN for value); `codes` limits the
+    `inputs` holds the inputs query's columns (NULL as -1, or NaN for value); `computed` more
+    measures as goal order -> (authority codes, pids, values), laid on the cells directly
+    (metrics/kinds.py: no rows to build and look up again); `codes` limits the
     authorities (build_sql's scope: every authority with a spans row, among `codes`). Order: authority,
     catalog goal order, period (the year before its halves). Texts come as positions: goal_order,
     period key (3 × (year - first) + half), status, target_source, reason.
@@ -193,6 +196,11 @@ def assemble(
     measured_all = _dense(
         kind, MEASURE, k, auth_pos, pid_pos, value, (len(catalog.goals), max(n_auth, 1), shape_p)
     )
+    for goal_order, (m_codes, m_pid, m_value) in (computed or {}).items():
+        m_pos = np.minimum(np.searchsorted(scope, m_codes), max(n_auth - 1, 0))
+        m_pid_pos = m_pid - pid_min
+        ok = (scope[m_pos] == m_codes) & (m_pid_pos >= 0) & (m_pid_pos < shape_p) if n_auth else m_pid < 0
+        measured_all[goal_order, m_pos[ok], m_pid_pos[ok]] = m_value[ok]
     cov_keys = sorted({tuple(g.datasets) for g in goals if g.measure is not None})
     covered = _covered(inputs, list(catalog.datasets), cov_keys, auth_pos, per, n_auth)
 

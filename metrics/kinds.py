@@ -194,7 +194,20 @@ def _goal_periods(per: grid.Periods, goal: Goal, as_of: dt.date) -> _GoalPeriods
 
 def _days(col: np.ndarray) -> np.ndarray:
     """Dates (any datetime64 unit, never NULL here: the queries drop NULL dates) as day numbers."""
-    return np.asarray(col).astype("datetime64[D]").astype(np.int64)
+    col = np.asarray(col)
+    return col.astype(np.int64) if col.dtype.kind in "iu" else col.astype("datetime64[D]").astype(np.int64)
+
+
+def _plain(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A query's columns as plain arrays: dates as day numbers, floats with NULL as NaN.
+
+    Masked arrays cost several times more to index, and each goal takes its rows by a mask.
+    """
+    out = {}
+    for name, col in columns.items():
+        kind = col.dtype.kind
+        out[name] = _days(col) if kind == "M" else _floats(col) if kind == "f" else np.asarray(col)
+    return out
 
 
 def _floats(col: np.ndarray) -> np.ndarray:
@@ -373,58 +386,54 @@ _COMPUTE: Mapping[str, Callable[[dict, Mapping[str, str], _GoalPeriods], Result]
 }
 
 
-def measure_rows(
+def measures(
     catalog: Catalog,
     plan: Plan,
     fetched: Mapping[str, Mapping[str, np.ndarray]],
     per: grid.Periods,
     as_of: dt.date,
-) -> dict[str, np.ndarray]:
-    """The measure rows of the plan's standalone and computed goals, as inputs rows (kind 0).
+) -> tuple[dict[str, np.ndarray], dict[int, Result]]:
+    """The plan's measures: the standalone ones as inputs rows (kind 0), the computed ones as
+    catalog goal order -> (authority codes, pids, values) for grid.assemble to lay on the cells.
 
     `fetched` holds each query's columns (NULLs masked): "standalone" and the Plan.queries
     shapes, and "authorities" (code, population) for values per 1,000 residents.
     """
-    standalone_rows = fetched.get("standalone")
     order = {g.id: i for i, g in enumerate(catalog.goals)}
-    k, auth, pid, value = [], [], [], []
-    table_pids = per.pid
-    if standalone_rows is not None and len(standalone_rows["k"]):
-        p = _floats(standalone_rows["pid"])
+    rows = fetched.get("standalone")
+    if rows is not None and len(rows["k"]):
+        p = _floats(rows["pid"])
         p = np.where(np.isnan(p), -1, p).astype(np.int64)
-        inside = np.isin(p, table_pids)  # a label of no period (or NULL) matches none, as in build_sql
-        k.append(np.asarray(standalone_rows["k"], dtype=np.int64)[inside])
-        auth.append(np.asarray(standalone_rows["authority_code"], dtype=np.int64)[inside])
-        pid.append(p[inside])
-        value.append(_floats(standalone_rows["value"])[inside])
+        inside = np.isin(p, per.pid)  # a label of no period (or NULL) matches none, as in build_sql
+        k = np.asarray(rows["k"], dtype=np.int64)[inside]
+        auth = np.asarray(rows["authority_code"], dtype=np.int64)[inside]
+        pid, value = p[inside], _floats(rows["value"])[inside]
+    else:
+        k = auth = pid = np.empty(0, dtype=np.int64)
+        value = np.empty(0)
+    n = len(k)
+    standalone = {
+        "kind": np.full(n, grid.MEASURE, dtype=np.int64),
+        "k": k,
+        "authority_code": auth,
+        "pid": pid,
+        "value": value,
+        "h_to": np.full(n, -1, dtype=np.int64),
+        "h_first": np.full(n, -1, dtype=np.int64),
+        "h_activity": np.full(n, -1, dtype=np.int64),
+    }
     results: dict[str, Result] = {}
-    tags = {shape: np.asarray(fetched[shape]["g"]) for shape in plan.selects}
+    shapes = {shape: _plain(fetched[shape]) for shape in plan.selects}
     split: dict[tuple[str, int, str], dict] = {}
     for g in plan.computed:  # goals built on come first (Plan.of)
         c = g.computed()
         if c["kind"] == "per_1000":
             results[g.id] = _per_1000(fetched["authorities"], results[c["of"]])
-        else:
-            shape, tag = plan.source[g.id]
-            if (shape, tag, g.period) not in split:  # goals that read the same rows share them
-                mine = tags[shape] == tag
-                split[shape, tag, g.period] = {name: col[mine] for name, col in fetched[shape].items()}
-            results[g.id] = _COMPUTE[c["kind"]](split[shape, tag, g.period], c, _goal_periods(per, g, as_of))
-        if g.id in plan.wanted:
-            codes, p, v = results[g.id]
-            k.append(np.full(len(codes), order[g.id], dtype=np.int64))
-            auth.append(codes.astype(np.int64))
-            pid.append(p.astype(np.int64))
-            value.append(v)
-    cat = lambda xs, t: np.concatenate(xs).astype(t) if xs else np.empty(0, dtype=t)  # noqa: E731
-    n = sum(len(x) for x in k)
-    return {
-        "kind": np.full(n, grid.MEASURE, dtype=np.int64),
-        "k": cat(k, np.int64),
-        "authority_code": cat(auth, np.int64),
-        "pid": cat(pid, np.int64),
-        "value": cat(value, np.float64),
-        "h_to": np.full(n, -1, dtype=np.int64),
-        "h_first": np.full(n, -1, dtype=np.int64),
-        "h_activity": np.full(n, -1, dtype=np.int64),
-    }
+            continue
+        shape, tag = plan.source[g.id]
+        if (shape, tag, g.period) not in split:  # goals that read the same rows share them
+            mine = shapes[shape]["g"] == tag
+            split[shape, tag, g.period] = {name: col[mine] for name, col in shapes[shape].items()}
+        results[g.id] = _COMPUTE[c["kind"]](split[shape, tag, g.period], c, _goal_periods(per, g, as_of))
+    computed = {order[gid]: r for gid, r in results.items() if gid in plan.wanted}
+    return standalone, computed
