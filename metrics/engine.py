@@ -640,11 +640,18 @@ def _cells_frame(cells: dict[str, np.ndarray], catalog: Catalog, authorities: li
     first = int(years.min()) if n else 0
     last = int(years.max()) if n else -1
     labels = [p for y in range(first, last + 1) for p in (str(y), f"{y}-H1", f"{y}-H2")]
+    # The cells are authority-major, each authority with the same goal-periods: the texts that
+    # depend only on the authority or only on the goal-period are looked up once and repeated.
+    code = cells["locality_code"]
+    n_gp = int(np.argmax(code != code[0])) or n if n else 0
+    repeat = n // n_gp if n_gp else 0
+    scope = code[::n_gp] if n_gp else code[:0]
     codes = np.array([a[0] for a in authorities], dtype=np.int64)
     by_code = np.argsort(codes)
-    found = np.minimum(np.searchsorted(codes, cells["locality_code"], sorter=by_code), max(len(codes) - 1, 0))
-    position = by_code[found] if len(codes) else np.full(n, -1)
-    position = np.where(codes[position] == cells["locality_code"], position, -1) if len(codes) else position
+    found = np.minimum(np.searchsorted(codes, scope, sorter=by_code), max(len(codes) - 1, 0))
+    position = by_code[found] if len(codes) else np.full(len(scope), -1)
+    position = np.where(codes[position] == scope, position, -1) if len(codes) else position
+    position = np.repeat(position, n_gp)
     texts: dict[str, tuple[Sequence[object], np.ndarray]] = {
         "locality_name": ([a[1] for a in authorities], position),
         "locality_name_en": ([a[2] for a in authorities], position),
@@ -660,11 +667,6 @@ def _cells_frame(cells: dict[str, np.ndarray], catalog: Catalog, authorities: li
         "target_source": (grid.TARGET_SOURCES, cells["target_source"]),
         "reason": (grid.REASONS, cells["reason"]),
     }
-    # The cells are authority-major, each authority with the same goal-periods: the texts that
-    # depend only on the goal-period are looked up for the first authority and repeated.
-    code = cells["locality_code"]
-    n_gp = int(np.argmax(code != code[0])) or n if n else 0
-    repeat = n // n_gp if n_gp else 0
     per_gp = ("goal", "label_he", "label_en", "unit", "pace", "target_op", "period", "period_kind")
     arrays = []
     for c in OUTPUT_COLUMNS:
