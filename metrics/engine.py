@@ -168,6 +168,74 @@ def _spans_cte(catalog: Catalog, as_of: dt.date) -> str:
     return f"spans({columns}) AS MATERIALIZED (\n" + "\n    UNION ALL\n".join(parts) + "\n),\n"
 
 
+def spans_rows_sql(catalog: Catalog) -> str:
+    """The engine's form of the spans: every dataset's current rows in one aggregation.
+
+    One GROUP BY over the union (dataset, authority, log half-years; snapshots' earliest dates)
+    instead of one per dataset as in the spans CTE: a fifth less DuckDB work. spans_rows turns
+    the result into the spans rows, as the CTE gives them (tests compare the two).
+    """
+    parts = []
+    for i, (name, spec) in enumerate(catalog.datasets.items()):
+        if spec.kind == "snapshot":
+            reported = f"CAST({spec.reported} AS DATE)" if spec.reported else "NULL::DATE"
+            parts.append(
+                f"SELECT {i} AS ds, authority_code, NULL::INTEGER AS h_from, NULL::INTEGER AS h_to,"
+                f" CAST({spec.date} AS DATE) AS d, {reported} AS r\n"
+                f"FROM {name} WHERE superseded_by IS NULL"
+            )
+        else:
+            h_from, h_to = _half(spec.date_from or "NULL"), _half(spec.date_to or "NULL")
+            parts.append(
+                f"SELECT {i}, authority_code, {h_from}, {h_to}, NULL::DATE, NULL::DATE\n"
+                f"FROM {name} WHERE superseded_by IS NULL"
+            )
+    union = "\nUNION ALL\n".join(parts)
+    return (
+        "SELECT ds, authority_code, h_from, h_to, count(*) AS n, min(d) AS d, min(r) AS r\n"
+        f"FROM (\n{union}\n) u(ds, authority_code, h_from, h_to, d, r)\nGROUP BY ALL"
+    )
+
+
+def _half_np(days: np.ndarray) -> np.ndarray:
+    """The half-year index (2 × year + 0/1) of datetime64 values; -1 for NaT."""
+    d = days.astype("datetime64[D]")
+    year = d.astype("datetime64[Y]").astype(np.int64) + 1970
+    month = d.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    return np.where(np.isnat(d), -1, 2 * year + (month > 6))
+
+
+def spans_rows(catalog: Catalog, got: dict[str, np.ndarray], as_of: dt.date) -> dict[str, np.ndarray]:
+    """spans_rows_sql's result as the spans rows of inputs_sql (kind 1; NULL as -1)."""
+
+    def ints(col: np.ndarray) -> np.ndarray:
+        return (
+            np.ma.filled(col.astype(np.int64), -1) if np.ma.isMaskedArray(col) else np.asarray(col, np.int64)
+        )
+
+    def dates(col: np.ndarray) -> np.ndarray:
+        if np.ma.isMaskedArray(col):
+            return np.where(np.ma.getmaskarray(col), np.datetime64("NaT"), col.data.astype("datetime64[D]"))
+        return np.asarray(col).astype("datetime64[D]")
+
+    ds, h_from, h_to = ints(got["ds"]), ints(got["h_from"]), ints(got["h_to"])
+    first, reported = _half_np(dates(got["d"])), _half_np(dates(got["r"]))
+    snapshot = np.array([spec.kind == "snapshot" for spec in catalog.datasets.values()], dtype=bool)[ds]
+    has_reported = np.array([bool(spec.reported) for spec in catalog.datasets.values()], dtype=bool)[ds]
+    today = 2 * as_of.year + int(as_of.month > 6)
+    n = len(ds)
+    return {
+        "kind": np.full(n, grid.SPANS, dtype=np.int64),
+        "k": ds,
+        "authority_code": ints(got["authority_code"]),
+        "pid": np.where(snapshot, np.where(first >= 0, first, today), h_from),
+        "value": np.asarray(got["n"], dtype=np.float64),
+        "h_to": np.where(snapshot, today, h_to),
+        "h_first": np.where(snapshot, first, h_from),
+        "h_activity": np.where(snapshot, np.where(has_reported, reported, -1), h_from),
+    }
+
+
 def _scope_ctes(as_of: dt.date, codes: Sequence[int] | None) -> str:
     """scope: authorities that sent anything; bounds: the first year (see the module docstring)."""
     where = ""
@@ -526,7 +594,7 @@ def _run(
     """
     goals = [catalog.goal(g) for g in goal_ids]
     plan = kinds.Plan.of(catalog, goals)
-    queries = {"spans": inputs_sql(catalog, goal_ids, measures_of=[], as_of=as_of, year=year)}
+    queries = {"spans": spans_rows_sql(catalog)}
     if plan.standalone:
         queries["standalone"] = kinds.standalone_sql(catalog, plan.standalone)
     queries.update(plan.queries())
@@ -537,7 +605,7 @@ def _run(
         names = sorted(queries, key=lambda n: -len(queries[n]))  # the longest first
         got = dict(zip(names, _pool().map(lambda n: _fetch_raw(store, queries[n]), names), strict=True))
         if plan.sql:  # measures that read the periods: after the first year is known
-            first = grid.first_year(_filled(got["spans"]), as_of)
+            first = grid.first_year(spans_rows(catalog, got["spans"], as_of), as_of)
             sql = inputs_sql(
                 catalog,
                 goal_ids,
@@ -561,7 +629,7 @@ def _run(
             try:
                 got = {n: cur.execute(q).fetchnumpy() for n, q in queries.items()}
                 if plan.sql:
-                    first = grid.first_year(_filled(got["spans"]), as_of)
+                    first = grid.first_year(spans_rows(catalog, got["spans"], as_of), as_of)
                     got["sql"] = cur.execute(
                         inputs_sql(
                             catalog,
@@ -575,7 +643,7 @@ def _run(
                     ).fetchnumpy()
             finally:
                 cur.execute("ROLLBACK")
-    spans = _filled(got["spans"])
+    spans = spans_rows(catalog, got["spans"], as_of)
     first = grid.first_year(spans, as_of) if year is None else int(year)
     per = grid.periods(first, as_of.year if year is None else min(year, as_of.year), as_of)
     standalone, computed = kinds.measures(catalog, plan, got, per, as_of)

@@ -214,3 +214,22 @@ def test_compute_rule_names_the_problem(change, problem):
             goal["compute"][key] = value
     problems = cat.rule_compute(bad)
     assert any(p.startswith(problem) for p in problems), problems
+
+
+@pytest.mark.parametrize("as_of", ["2025-06-30", "2023-02-01"])
+def test_the_engines_spans_are_the_spans_cte_rows(edges, as_of):
+    """engine.spans_rows (one aggregation over all datasets) gives inputs_sql's spans rows."""
+    import datetime as dt
+
+    from metrics import engine
+
+    catalog = cat.load_catalog()
+    day = dt.date.fromisoformat(as_of)
+    with edges.cursor() as cur:
+        got = cur.execute(engine.spans_rows_sql(catalog)).fetchnumpy()
+    mine = pd.DataFrame(engine.spans_rows(catalog, got, day))
+    cte = pd.DataFrame(engine._fetch_rows(edges, engine.inputs_sql(catalog, [], measures_of=[], as_of=day)))
+    columns = ["kind", "k", "authority_code", "pid", "value", "h_to", "h_first", "h_activity"]
+    mine, cte = (f[columns].astype("float64").sort_values(columns).reset_index(drop=True) for f in (mine, cte))
+    assert len(mine) > 10 and (mine["h_first"] == -1).sum() == 1  # AFULA's clusters have no date
+    pd.testing.assert_frame_equal(mine, cte)
