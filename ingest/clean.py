@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from ingest import values as V
 from ingest.localities import LocalityResolver, Resolution
@@ -125,12 +126,42 @@ def _resolve(value: object, ctx: Context) -> V.Converted:
     )
 
 
+@dataclass
+class CleanRows:
+    """The row-by-row part of cleaning one range of a sheet's data rows (see `clean_rows`).
+
+    Ranges of one sheet, cleaned apart (the first while calamine still parses the rest), are
+    joined by `join_cleaned` into what cleaning them as one range gives.
+    """
+
+    source_rows: np.ndarray  # Excel row numbers of the rows kept
+    valid: np.ndarray
+    # column -> (codes, converted distinct values + a trailing None for empty cells)
+    factors: dict[str, tuple[np.ndarray, np.ndarray]]
+    columns: dict[str, np.ndarray]  # column -> converted values, factors[c][1][factors[c][0]]
+    raw_uniques: dict[str, np.ndarray]  # column -> the distinct raw values (pd.factorize's)
+    converted: dict[str, list[Problem]]  # column -> problems of conversion, in row order
+    below_min: dict[str, list[Problem]]  # column -> values below the column's minimum
+    resolutions: dict[str, Resolution]
+    skipped_totals: int
+    # the locality column's distinct raw values on kept rows, and those only on dropped rows
+    # (empty, totals): the order of `resolutions` follows the column's first appearances
+    localities_kept: frozenset = frozenset()
+    localities_dropped: frozenset = frozenset()
+
+
 def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
     """Typed, validated columns of a recognised sheet (empty and totals rows dropped)."""
+    joined = join_cleaned(raw, shape, ctx, [clean_rows(raw, shape, ctx, (shape.header_index or 0) + 1)])
+    assert joined is not None  # (one range: nothing to disagree with)
+    return joined
+
+
+def clean_rows(raw: RawSheet, shape: Shape, ctx: Context, start: int) -> CleanRows:
+    """Clean `raw.rows[start:]` (rows after the header): flags, conversions and their problems."""
     ds = datasets()[shape.dataset or ""]
-    h = shape.header_index or 0
-    data = raw.rows[h + 1 :]
-    first_excel_row = raw.first_row + h + 1
+    data = raw.rows[start:]
+    first_excel_row = raw.first_row + start
     width = len(shape.headers)
     if data and set(map(len, data)) != {width}:
         data = [list(r[:width]) + [None] * (width - len(r)) for r in data]
@@ -184,11 +215,14 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
     idx = np.flatnonzero(keep)
     source_rows = source_rows[idx]
 
-    problems: list[Problem] = []
     valid = np.ones(len(idx), dtype=bool)
     columns: dict[str, np.ndarray] = {}
     resolutions: dict[str, Resolution] = {}
     column_factors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    converted_problems: dict[str, list[Problem]] = {}
+    low_problems: dict[str, list[Problem]] = {}
+    localities_kept: frozenset = frozenset()
+    localities_dropped: frozenset = frozenset()
     for j, name in shape.mapping.items():
         col = ds.column(name)
         codes, uniques = factors[j]
@@ -199,13 +233,17 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
         errors = V.rows_with_errors(kept_codes, bad)
         raw_values = _RawColumn(kept_codes, uniques)
         if col.type == "locality":
+            present = np.zeros(len(uniques) + 1, dtype=bool)
+            present[kept_codes] = True
+            localities_kept = frozenset(uniques[present[:-1]].tolist())
+            localities_dropped = frozenset(uniques[~present[:-1]].tolist())
             for value in out_uniques:
                 if value is not None:
                     resolutions[value.raw] = value
             out_uniques = np.array([r if r is not None and r.ok else None for r in out_uniques], dtype=object)
-        converted = out_uniques[kept_codes]
-        columns[name] = converted
+        columns[name] = out_uniques[kept_codes]
         column_factors[name] = (kept_codes, out_uniques)
+        problems = converted_problems[name] = []
         for i, (he, en) in errors.items():
             valid[i] = False
             shown = MASK if col.type == "person" else display_value(raw_values[i])
@@ -224,6 +262,7 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
             )
         if col.min is not None and col.type in ("int", "number"):
             low = np.array([v is not None and v < col.min for v in out_uniques], dtype=bool)
+            problems = low_problems[name] = []
             for i in np.flatnonzero(low[kept_codes]):
                 valid[i] = False
                 problems.append(
@@ -240,9 +279,49 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
                     )
                 )
 
+    return CleanRows(
+        source_rows,
+        valid,
+        column_factors,
+        columns,
+        {name: factors[j][1] for j, name in shape.mapping.items()},
+        converted_problems,
+        low_problems,
+        resolutions,
+        skipped_totals,
+        localities_kept,
+        localities_dropped,
+    )
+
+
+def join_cleaned(raw: RawSheet, shape: Shape, ctx: Context, parts: list[CleanRows]) -> CleanSheet | None:
+    """The clean sheet of consecutive ranges of its rows, validated as a whole (required values,
+    the user's localities); None when the ranges cannot be joined exactly (see _same_representatives),
+    and the sheet must be cleaned as one range."""
+    ds = datasets()[shape.dataset or ""]
+    names = list(shape.mapping.values())
+    if len(parts) > 1 and not _joinable(parts, names):
+        return None
+    if len(parts) == 1:
+        source_rows, valid = parts[0].source_rows, parts[0].valid
+        columns, column_factors = dict(parts[0].columns), dict(parts[0].factors)
+    else:
+        source_rows = np.concatenate([p.source_rows for p in parts])
+        valid = np.concatenate([p.valid for p in parts])
+        columns = {n: np.concatenate([p.columns[n] for p in parts]) for n in names}
+        column_factors = {n: _join_factors([p.factors[n] for p in parts]) for n in names}
+    problems: list[Problem] = []
+    for n in names:  # each column's problems in row order, as one pass over the column gives them
+        problems.extend(q for p in parts for q in p.converted.get(n, ()))
+        problems.extend(q for p in parts for q in p.below_min.get(n, ()))
+    resolutions: dict[str, Resolution] = {}
+    for p in parts:
+        for key, res in p.resolutions.items():
+            resolutions.setdefault(key, res)
+    skipped_totals = sum(p.skipped_totals for p in parts)
     header_of = {name: shape.headers[j] for j, name in shape.mapping.items()}
     col_of = {name: j + raw.first_col for j, name in shape.mapping.items()}
-    m = len(idx)
+    m = len(source_rows)
     present = set(shape.mapping.values())
     if "locality" not in columns and any(c.type == "locality" for c in ds.columns):
         loc_col = next(c for c in ds.columns if c.type == "locality")
@@ -303,6 +382,51 @@ def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
         frozenset(present),
         column_factors,
     )
+
+
+def _joinable(parts: list[CleanRows], names: list[str]) -> bool:
+    """Whether cleaning the ranges apart gave what one pass over them gives: every value converted
+    as the same representative (see _same_representatives), and the localities found in the same
+    order (one first seen in a dropped row of an earlier range would come earlier in one pass)."""
+    dropped: frozenset = frozenset()
+    for k, part in enumerate(parts):
+        if k and not part.localities_kept.isdisjoint(dropped):
+            return False
+        dropped |= part.localities_dropped
+    return all(
+        _same_representatives(parts[0].raw_uniques[n], p.raw_uniques[n]) for p in parts[1:] for n in names
+    )
+
+
+_NUMBERS = (bool, int, float)
+_SINGLE_TYPE = frozenset({"string", "date", "empty"})  # pandas infer_dtype: only values of one type
+
+
+def _same_representatives(first: np.ndarray, later: np.ndarray) -> bool:
+    """Whether no distinct value of `later` equals one of `first` of another type or sign.
+
+    pd.factorize takes equal values as one (True == 1 == 1.0, 0.0 == -0.0) and keeps the one it
+    saw first: a whole column converts (and reports) the representative of the earlier range.
+    """
+    if not len(first) or not len(later) or {infer_dtype(first), infer_dtype(later)} & _SINGLE_TYPE:
+        return True
+    seen = {v: v for v in first.tolist() if type(v) in _NUMBERS}
+    for v in later.tolist():
+        if type(v) in _NUMBERS and v in seen:
+            w = seen[v]
+            if type(w) is not type(v) or repr(w) != repr(v):
+                return False
+    return True
+
+
+def _join_factors(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """One (codes, uniques + trailing None) of consecutive ranges' (a value may occur twice)."""
+    codes, uniques, offset = [], [], 0
+    for part_codes, part_uniques in parts:
+        codes.append(np.where(part_codes < 0, -1, part_codes + offset))
+        uniques.append(part_uniques[:-1])
+        offset += len(part_uniques) - 1
+    return np.concatenate(codes), np.concatenate([*uniques, np.array([None], dtype=object)])
 
 
 def _out_of_scope(

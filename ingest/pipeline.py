@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from ingest.clean import CleanSheet, Context, clean_sheet
+from ingest.clean import CleanRows, CleanSheet, Context, clean_rows, clean_sheet, join_cleaned
 from ingest.localities import LocalityResolver, Resolution
 from ingest.problems import MASK, Problem
-from ingest.reading import MAX_FILE_BYTES, ReadError, read_workbook
+from ingest.reading import MAX_FILE_BYTES, RawSheet, ReadError, read_workbook
 from ingest.registry import datasets, header_key
-from ingest.shape import recognise
+from ingest.shape import HEADER_SCAN_ROWS, Shape, recognise
 from ingest.tables import build_tables, find_duplicates
 from store import Store
 from store.access import AccessDenied, User
@@ -177,8 +177,31 @@ def _analyse(
     name = Path(file_name).name
     analysis = FileAnalysis(name, hashlib.sha256(data).hexdigest())
     prefetch = _Prefetch(store, resolver)
+    overrides = column_overrides or {}
+    contexts: list[tuple[Context, list[Problem]]] = []  # built once, by whoever needs it first
+
+    def context() -> tuple[Context, list[Problem]]:
+        if not contexts:
+            contexts.append(_context(name, *prefetch.result(), locality, user))
+        return contexts[0]
+
+    early: dict[str, _EarlySheet | None] = {}  # sheet -> its ranges cleaned so far (None: given up)
+
+    def ranges(part: RawSheet) -> None:
+        """Recognise a large sheet from its first rows, and clean each of its row ranges while
+        calamine parses the next."""
+        try:
+            ctx = context()[0]
+        except Exception:
+            return  # raised again below, where it always was
+        if part.name not in early:
+            early[part.name] = _early_sheet(part, ctx, overrides.get(part.name))
+        elif (found := early[part.name]) is not None:
+            found.parts.append(clean_rows(part, found.shape, ctx, 0))
+            found.stop += len(part.rows)
+
     try:
-        workbook = read_workbook(data, name, while_parsing=prefetch.start)
+        workbook = read_workbook(data, name, while_parsing=prefetch.start, ranges=ranges)
     except ReadError as exc:
         analysis.file_problems.append(
             Problem(name, exc.sheet, None, None, None, exc.message_he, exc.message_en)
@@ -188,39 +211,13 @@ def _analyse(
         prefetch.wait()  # never leave a thread reading the store behind
     analysis.format = workbook.format
     analysis.raw_sheets = workbook.sheets
-    resolver, secret = prefetch.result()
-    default = None
-    if locality:
-        default = resolver.resolve(locality)
-        if not default.ok:
-            sugg = ", ".join(default.suggestions)
-            analysis.file_problems.append(
-                Problem(
-                    name,
-                    None,
-                    None,
-                    None,
-                    locality,
-                    f"היישוב שנבחר '{locality}' לא זוהה" + (f". אולי: {sugg}" if sugg else ""),
-                    f"The chosen locality '{locality}' was not recognised"
-                    + (f". Did you mean: {sugg}" if sugg else ""),
-                )
-            )
-            default = None
-        else:
-            default = Resolution(
-                locality,
-                *(
-                    getattr(default, f)
-                    for f in ("locality_code", "authority_code", "locality_name", "authority_name")
-                ),
-                "default",
-                100.0,
-            )
-    ctx = Context(name, resolver, default, secret, user)
-    overrides = column_overrides or {}
+    ctx, context_problems = context()
+    analysis.file_problems.extend(context_problems)
     for raw in workbook.sheets:
-        sheet = _analyse_sheet(raw, ctx, overrides.get(raw.name))
+        found = early.get(raw.name)
+        if found is not None and raw.early_rows != found.stop:
+            found = None  # the first rows were not the sheet's own after all (see RawSheet.early_rows)
+        sheet = _analyse_sheet(raw, ctx, overrides.get(raw.name), found)
         analysis.sheets.append(sheet)
         if sheet.dataset and sheet.header_row:
             ds = datasets()[sheet.dataset]
@@ -251,6 +248,64 @@ def _analyse(
     if tables:
         analysis.diff = preview_diff(store, tables, replace_rules())
     return analysis
+
+
+def _context(
+    name: str, resolver: LocalityResolver, secret: bytes, locality: str | None, user: User | None
+) -> tuple[Context, list[Problem]]:
+    """The cleaning context of a file, and the problem of a chosen locality not recognised."""
+    problems = []
+    default = None
+    if locality:
+        default = resolver.resolve(locality)
+        if not default.ok:
+            sugg = ", ".join(default.suggestions)
+            problems.append(
+                Problem(
+                    name,
+                    None,
+                    None,
+                    None,
+                    locality,
+                    f"היישוב שנבחר '{locality}' לא זוהה" + (f". אולי: {sugg}" if sugg else ""),
+                    f"The chosen locality '{locality}' was not recognised"
+                    + (f". Did you mean: {sugg}" if sugg else ""),
+                )
+            )
+            default = None
+        else:
+            default = Resolution(
+                locality,
+                *(
+                    getattr(default, f)
+                    for f in ("locality_code", "authority_code", "locality_name", "authority_name")
+                ),
+                "default",
+                100.0,
+            )
+    return Context(name, resolver, default, secret, user), problems
+
+
+@dataclass
+class _EarlySheet:
+    """A sheet's shape and its data rows before `stop`, cleaned range by range while the rest was
+    being parsed."""
+
+    shape: Shape
+    parts: list[CleanRows]
+    stop: int  # rows[:stop] of the RawSheet were cleaned (see RawSheet.early_rows)
+
+
+def _early_sheet(part: RawSheet, ctx: Context, overrides: dict | None) -> _EarlySheet | None:
+    """Recognise a sheet from its first rows and clean those; None when they cannot stand for it
+    (not recognised, or too few rows to be sure the header is among them)."""
+    n = len(part.rows)
+    if n <= HEADER_SCAN_ROWS:  # recognise reads the first HEADER_SCAN_ROWS rows: all must be here
+        return None
+    shape = recognise(part.rows, part.name, overrides)
+    if shape.dataset is None or shape.header_index is None:
+        return None
+    return _EarlySheet(shape, [clean_rows(part, shape, ctx, shape.header_index + 1)], n)
 
 
 class _Prefetch:
@@ -298,8 +353,18 @@ def replace_rules() -> dict[str, str]:
     return {name: ds.replace for name, ds in datasets().items()}
 
 
-def _analyse_sheet(raw, ctx: Context, overrides: dict | None) -> SheetAnalysis:  # noqa: ANN001
-    shape = recognise(raw.rows, raw.name, overrides)
+def _analyse_sheet(
+    raw: RawSheet, ctx: Context, overrides: dict | None, early: _EarlySheet | None = None
+) -> SheetAnalysis:
+    """One sheet recognised, cleaned and validated; `early`: its first rows already were (the same
+    rows: the rest is cleaned and joined, unless the join would differ from one pass)."""
+    clean = None
+    if early is not None:
+        shape = early.shape
+        rest = clean_rows(raw, shape, ctx, early.stop)
+        clean = join_cleaned(raw, shape, ctx, [*early.parts, rest])
+    if clean is None:
+        shape = recognise(raw.rows, raw.name, overrides)
     if shape.dataset is None:
         sheet = SheetAnalysis(raw.name, None, shape.reason_he, shape.reason_en)
         if shape.header_index is not None:
@@ -319,7 +384,8 @@ def _analyse_sheet(raw, ctx: Context, overrides: dict | None) -> SheetAnalysis: 
             )
         )
         return sheet
-    clean = clean_sheet(raw, shape, ctx)
+    if clean is None:
+        clean = clean_sheet(raw, shape, ctx)
     clean.problems.extend(find_duplicates(clean, ctx.file, raw.name))
     sheet = SheetAnalysis(
         raw.name,

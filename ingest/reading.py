@@ -27,7 +27,7 @@ from typing import Any
 
 import python_calamine as pc
 
-from ingest.xlsx_split import PARTS, SPLIT_MIN_BYTES, first_part, part_workbooks, rest_part
+from ingest.xlsx_split import PARTS, SPLIT_MIN_BYTES, first_part, part_workbooks, rest_part, row_start
 from ingest.xmlscan import SheetScanner, col_number
 from store.errors import BilingualError
 
@@ -84,6 +84,9 @@ class RawSheet:
     first_row: int = 1
     first_col: int = 1
     notes: list[tuple[str, str]] = field(default_factory=list)
+    # How many first rows are, unchanged, the row ranges handed to read_workbook's `ranges` before
+    # the rest was parsed (0: none): what was worked out from them then holds for this sheet.
+    early_rows: int = 0
 
 
 @dataclass
@@ -196,6 +199,11 @@ KEEP_MAX_BYTES = 128 * 1024 * 1024  # inflated sheet XML kept in memory for a pa
 # The last bytes fed to a SheetScanner that it may still decide with the next chunk (it keeps 256
 # of them, fewer when it squeezes whitespace): only what lies before them has been checked.
 SCAN_LAG = 64 * 1024
+# The early part of a large sheet (check_zip's `early`) is its first FIRST_SHARE, the rest is cut in
+# REST_PARTS: the first range is cleaned while the next two are parsed, the second while the last
+# is (read_workbook's `ranges`), so that little cleaning is left once the last range is parsed.
+FIRST_SHARE = 0.35
+REST_PARTS = 2
 EarlyParse = Callable[[str, str, list[bytes], int, int], None]
 Kept = dict[str, tuple[str, list[bytes]]]  # zip path -> (sheet name, its XML in pieces)
 
@@ -249,7 +257,7 @@ def check_zip(
 
     `early` (with `keep`) lets calamine start on a large sheet before the scan has finished it.
     When exactly one worksheet is large enough to be kept, it is checked after every other entry;
-    once the scan has passed the first 1/PARTS of it and what it has passed would be accepted as
+    once the scan has passed its first FIRST_SHARE and what it has passed would be accepted as
     a whole sheet, `early(path, sheet, scanned, half, cleared)` is called once with the XML
     scanned so far (in pieces): the bytes before `cleared` are checked and may be parsed. The rest
     of the sheet (and the file) is still checked before this returns; an error is raised as usual.
@@ -320,7 +328,9 @@ def check_zip(
                             fed += len(chunk)
                             if kept + fed > KEEP_MAX_BYTES:
                                 pieces = None  # too large to hold: parsed whole, not in parallel
-                            elif offer is not None and fed - SCAN_LAG >= (half := info.file_size // PARTS):
+                            elif offer is not None and fed - SCAN_LAG >= (
+                                half := int(info.file_size * FIRST_SHARE)
+                            ):
                                 if _may_parse(scan):
                                     offer(info.filename, sheet, list(pieces), half, fed - SCAN_LAG)
                                 offer = None  # once: later the rest of the scan is shorter than a parse
@@ -468,7 +478,11 @@ def _bomb(name: str, size: int | None = None) -> ReadError:
 
 # -- readers --------------------------------------------------------------------------------------
 def read_workbook(
-    data: bytes, file_name: str, *, while_parsing: Callable[[], None] | None = None
+    data: bytes,
+    file_name: str,
+    *,
+    while_parsing: Callable[[], None] | None = None,
+    ranges: Callable[[RawSheet], None] | None = None,
 ) -> RawWorkbook:
     """All sheets of a file as raw cells, or ReadError with a message naming the file (and sheet).
 
@@ -477,6 +491,13 @@ def read_workbook(
     (loading reference data) runs alongside for free. Large xlsx sheets are parsed in row ranges
     on two threads at once (ingest.xlsx_split); the first range of one large sheet already while
     the safety scan reads the rest of the file (check_zip's `early`).
+
+    `ranges` is called (in the caller's thread) with each row range of a sheet parsed in parts
+    but the last, in order, as soon as it is parsed: work on those rows overlaps the parse of the
+    rest. The returned sheet's `early_rows` says whether (and how many of) its first rows are those
+    ranges, back to back and as they were handed over: not so when a merged range reaches them or
+    the sheet is wider or starts elsewhere (what was made of them must then be dropped). The ranges
+    have no merged cells filled.
     """
     if len(data) > MAX_FILE_BYTES:
         raise ReadError(
@@ -503,7 +524,7 @@ def read_workbook(
                 del keep
             if while_parsing is not None:
                 while_parsing()
-            sheets = _read_calamine(data, file_name, kind, errors, parts)
+            sheets = _read_calamine(data, file_name, kind, errors, parts, ranges)
     sheets = [s for s in sheets if any(any(v not in (None, "") for v in row) for row in s.rows)]
     if not sheets:
         raise _empty(file_name)
@@ -567,10 +588,12 @@ class _Parts:
                 cut = self._cut.result()  # known soon after early(): long before the scan ends
             except Exception:  # the first part could not be built: parsed as below instead
                 cut = None
-            book = rest_part(self.data, path, keep[path][1], cut) if path in keep and cut else None
-            if book is not None:
+            books = self._rest_books(path, keep[path][1], cut) if path in keep and cut else []
+            if books:
                 self.split = {sheet}
-                self.rest = [self.pool.submit(_read_other_part, book, self.name, self.split)]
+                self.rest = [
+                    self.pool.submit(_read_other_part, book, self.name, self.split) for book in books
+                ]
                 return
             # Not to be cut after all (markup further on, too large to keep): read as below; the
             # first part's parse (of bytes the scan had passed) is left to finish unused.
@@ -583,6 +606,25 @@ class _Parts:
         self.split = {sheet for path, (sheet, _) in keep.items() if path in cut}
         self.first = self.pool.submit(_read_first_part, books[0], self.name, self.split)
         self.rest = [self.pool.submit(_read_other_part, book, self.name, self.split) for book in books[1:]]
+
+    def _rest_books(self, path: str, pieces: list[bytes], cut: int) -> list[bytes]:
+        """The rows from `cut` on, in REST_PARTS part workbooks when they can be cut (the first
+        part's thread parses the last of them once it is free; each range parsed can be cleaned
+        while the next is still being parsed: read_workbook's `ranges`), else in one."""
+        size = sum(len(p) for p in pieces)
+        cuts = [cut]
+        for k in range(1, REST_PARTS):
+            at = row_start(pieces, cut + (size - cut) * k // REST_PARTS)
+            if at is None or at <= cuts[-1]:
+                break
+            cuts.append(at)
+        books = [
+            rest_part(self.data, path, pieces, a, b) for a, b in zip(cuts, [*cuts[1:], None], strict=True)
+        ]
+        if len(books) > 1 and all(b is not None for b in books):
+            return books  # type: ignore[return-value]
+        book = rest_part(self.data, path, pieces, cut)
+        return [] if book is None else [book]
 
 
 def _parse(wb: pc.CalamineWorkbook, sheet_name: str, name: str, *, whole: bool = True) -> _Parsed:
@@ -612,13 +654,19 @@ def _check_parsed_size(name: str, sheet: str, height: int, width: int) -> None:
 
 
 def _read_calamine(
-    data: bytes, name: str, kind: str, errors: ErrorCells | None = None, parts: _Parts | None = None
+    data: bytes,
+    name: str,
+    kind: str,
+    errors: ErrorCells | None = None,
+    parts: _Parts | None = None,
+    ranges: Callable[[RawSheet], None] | None = None,
 ) -> list[RawSheet]:
     """Every visible worksheet, parsed by python-calamine.
 
     With `parts` being parsed, the first part workbook stands for the file (its other sheets are
     the file's own) and each further one holds the next rows of the sheets named in `split`: the
     rows are joined in order (merged ranges come from the last part: the first may lack the tail).
+    `ranges`: see read_workbook.
     """
     if parts is None or parts.first is None:
         wb = _open(data, name)
@@ -629,7 +677,15 @@ def _read_calamine(
         if first is None:  # (the first part is always built when parts are given)
             raise ReadError("", "")
         parsed, order, names = first
-        others = [f.result() for f in parts.rest]
+        handed: dict[str, list[RawSheet]] = {}  # sheet -> its row ranges, as given to `ranges`
+        hand = ranges is not None and split <= names
+        if hand:
+            _hand(parsed, [s for s in order if s in split], errors, handed, ranges)  # type: ignore[arg-type]
+        others = []
+        for k, future in enumerate(parts.rest):
+            others.append(future.result())
+            if hand and k < len(parts.rest) - 1:
+                _hand(others[-1], list(handed), errors, handed, ranges)  # type: ignore[arg-type]
         if not split <= names:  # calamine names the sheets otherwise than workbook.xml did here
             raise ReadError("", "")
         sheets = []
@@ -640,11 +696,48 @@ def _read_calamine(
                 rows, start = _join(pieces)
                 _check_parsed_size(name, sheet_name, len(rows), len(rows[0]) if rows else 0)
                 pieces[0] = (rows, start, pieces[-1][2])
-            sheets.append(_raw_sheet(sheet_name, pieces[0], errors))
+            sheet = _raw_sheet(sheet_name, pieces[0], errors)
+            if sheet_name in handed:
+                sheet.early_rows = _rows_kept(handed[sheet_name], sheet, pieces[0][2])
+            sheets.append(sheet)
         return sheets
     except ReadError:
         # Whatever went wrong in parts, the file as a whole has the last word (and message).
         return _read_calamine(data, name, kind, errors)
+
+
+def _hand(
+    parsed: dict[str, _Parsed],
+    sheets: list[str],
+    errors: ErrorCells | None,
+    handed: dict[str, list[RawSheet]],
+    ranges: Callable[[RawSheet], None],
+) -> None:
+    """Give `ranges` the rows of `sheets` in one parsed part (with their error values put back)."""
+    for sheet_name in sheets:
+        rows, start, _ = parsed.get(sheet_name, ([], None, []))
+        if rows and start is not None:
+            _put_errors(rows, (errors or {}).get(sheet_name, {}), start)
+            part = RawSheet(sheet_name, rows, start[0] + 1, start[1] + 1)
+            handed.setdefault(sheet_name, []).append(part)
+            ranges(part)
+
+
+def _rows_kept(parts: list[RawSheet], whole: RawSheet, merged: list) -> int:
+    """How many first rows of `whole` are the rows of `parts`, back to back and as they were (the
+    same lists, unchanged): all of them when each part lies where the joined grid has it, as wide
+    as the grid and starting in its first column, and no merged range starts in them (merged cells
+    are filled from the last part); none otherwise."""
+    n = 0
+    for part in parts:
+        at = part.first_row - whole.first_row
+        if at != n or part.first_col != whole.first_col or len(whole.rows) < at + len(part.rows):
+            return 0
+        if any(whole.rows[at + i] is not part.rows[i] for i in (0, len(part.rows) - 1)):
+            return 0  # (the grid holds a part's own row lists only when it is as wide)
+        n += len(part.rows)
+    top = whole.first_row - 1
+    return 0 if any(r0 - top < n for (r0, _), _ in merged) else n
 
 
 def _data_sheets(wb: pc.CalamineWorkbook) -> list:

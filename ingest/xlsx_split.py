@@ -84,10 +84,13 @@ def first_part(data: bytes, path: str, xml: bytes, start: int, limit: int) -> tu
     return _book(data, {path: (xml[:body], memoryview(xml)[body:cut], closing)}), cut
 
 
-def rest_part(data: bytes, path: str, pieces: Sequence[bytes], cut: int) -> bytes | None:
+def rest_part(
+    data: bytes, path: str, pieces: Sequence[bytes], cut: int, stop: int | None = None
+) -> bytes | None:
     """The file with the sheet at `path` (all of it, scanned, in consecutive pieces) cut to its
-    rows from `cut` (see `first_part`) to the end, with its real tail; None when its rows end
-    before `cut`. The pieces are not joined (the sheet can be tens of MB)."""
+    rows from `cut` (see `first_part`) to `stop` (a `<row r="` offset, see `row_start`) or the end,
+    with its real tail; None when its rows end before `cut`. The pieces are not joined (the sheet
+    can be tens of MB)."""
     if not pieces:
         return None
     if len(pieces) > 1 and (pieces[0].find(_SHEET_DATA) < 0 or pieces[-1].rfind(_SHEET_DATA_END) < 0):
@@ -96,16 +99,37 @@ def rest_part(data: bytes, path: str, pieces: Sequence[bytes], cut: int) -> byte
     body = first.find(_SHEET_DATA) + len(_SHEET_DATA)
     end = len(last) - last.rfind(_SHEET_DATA_END)  # bytes from the end of the rows to the end
     size = sum(len(p) for p in pieces)
-    if body < len(_SHEET_DATA) or end > len(last) or not body < cut <= size - end:
+    rows_end = size - end if stop is None else stop
+    if body < len(_SHEET_DATA) or end > len(last) or not body < cut < rows_end <= size - end:
         return None
     rows: list[bytes | memoryview] = []
     at = 0  # where the piece starts in the sheet
     for piece in pieces:
-        lo, hi = max(cut - at, 0), min(size - end - at, len(piece))
+        lo, hi = max(cut - at, 0), min(rows_end - at, len(piece))
         if lo < hi:
             rows.append(memoryview(piece)[lo:hi])
         at += len(piece)
     return _book(data, {path: [first[:body], *rows, last[len(last) - end :]]})
+
+
+def row_start(pieces: Sequence[bytes], at: int) -> int | None:
+    """The offset of the first `<row r="` at or after `at` in the sheet given in consecutive pieces
+    (None: none before the end of the rows)."""
+    offset = 0
+    for k, piece in enumerate(pieces):
+        if offset + len(piece) > at:
+            # this piece and the start of the next: a `<row r="` may straddle the two
+            window = bytes(piece[max(at - offset, 0) :]) + bytes(
+                pieces[k + 1][:16] if k + 1 < len(pieces) else b""
+            )
+            found = window.find(_ROW_START)
+            end = window.find(_SHEET_DATA_END)
+            if found >= 0 and (end < 0 or found < end):
+                return max(at, offset) + found
+            if end >= 0:
+                return None
+        offset += len(piece)
+    return None
 
 
 def _book(data: bytes, replaced: dict[str, Sequence[bytes | memoryview]]) -> bytes:

@@ -61,7 +61,7 @@ def test_read_while_scanned_is_cell_for_cell_the_whole(small_chunks):
     early = read_workbook(data, "w.xlsx")
     [(parsed, scanned, cleared, cut)] = small_chunks
     assert parsed and scanned < size  # handed to calamine before the scan had read the sheet
-    assert size // 2 <= cut < cleared <= scanned - 1024
+    assert int(size * reading.FIRST_SHARE) <= cut < cleared <= scanned - 1024
     whole = _whole(data)
     assert [s.name for s in early.sheets] == [s.name for s in whole] == ["רשימה", "קטן"]
     for a, b in zip(early.sheets, whole, strict=True):
@@ -104,6 +104,22 @@ def test_first_part_holds_only_rows_before_the_cut():
         book = xlsx_split.rest_part(data, SHEET, pieces, cut)
         assert zipfile.ZipFile(io.BytesIO(book)).read(SHEET) == rest, size
     assert xlsx_split.first_part(data, SHEET, xml, start, start + 5) is None  # no row starts there
+    # the rest in two ranges, cut in front of a row found in pieces of any size; back to back they
+    # are the rest
+    mid = xml.find(b'<row r="', (cut + len(xml)) // 2)
+    for size in (5, 7, 100, 1000, len(xml)):
+        pieces = [xml[i : i + size] for i in range(0, len(xml), size)]
+        assert xlsx_split.row_start(pieces, (cut + len(xml)) // 2) == mid, size
+        assert xlsx_split.row_start(pieces, xml.rfind(b"</row>")) is None, size
+        one, two = (
+            zipfile.ZipFile(io.BytesIO(xlsx_split.rest_part(data, SHEET, pieces, a, b))).read(SHEET)
+            for a, b in ((cut, mid), (mid, None))
+        )
+        head, tail = xml[: xml.index(b"<row ")], xml[xml.rindex(b"</sheetData>") :]
+        assert (one, two) == (
+            head + xml[cut:mid] + tail,
+            head + xml[mid : xml.rindex(b"</sheetData>")] + tail,
+        )
     prefixed = xml.replace(b"<worksheet", b"<x:worksheet xmlns:x='a'", 1)
     assert xlsx_split.first_part(data, SHEET, prefixed, start, len(xml))[0].count(b"</x:worksheet>") == 1
 
@@ -128,17 +144,17 @@ print(json.dumps({"status": result.status, "messages": messages, "early": offers
 """
 
 
-def _large_sheet(tail: str, *, first_part: bool = False) -> bytes:
+def _large_sheet(tail: str, *, first_part: bool = False, middle: bool = False) -> bytes:
     """Over SPLIT_MIN_BYTES of sheet XML (a programs list), then `tail` in its last rows (or, with
-    `first_part`, among its first rows)."""
+    `first_part`, among its first rows; with `middle`, in the middle of the rows after the first part)."""
     text = '<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
     head = '<row r="1">' + text.format(ref="A1", text="יישוב") + text.format(ref="B1", text="שנה") + "</row>"
     rows = [
         f'<row r="{r}" spans="1:2">{text.format(ref=f"A{r}", text="ערד")}<c r="B{r}"><v>2025</v></c></row>'
         for r in range(2, 90_000)
     ]
-    if first_part:
-        rows.insert(1000, tail)
+    if first_part or middle:
+        rows.insert(1000 if first_part else 60_000, tail)
         tail = ""
     return raw_xlsx(head + "".join(rows) + tail)
 
@@ -164,6 +180,17 @@ def test_a_hostile_cell_after_the_first_part_is_refused_and_nothing_stored(
     out = _import_in_child(base_store, tmp_path, _large_sheet(tail))
     assert out["early"] == [True], out  # the first part was being parsed when the scan refused the file
     assert out["status"] == "rejected" and any(refused in m for m in out["messages"]), out
+
+
+_MIDDLE_ROW = '<row r="60001"><c r="A60001"><v>1</v></c><c r="XFD60001"><v>1</v></c></row>'
+
+
+def test_a_hostile_cell_in_the_middle_range_is_refused_and_nothing_stored(base_store, tmp_path):
+    # the rest of the sheet is parsed (and cleaned) in two ranges: a cell in the first of them
+    # refuses the file as one in the last does, before any of the rest is parsed
+    out = _import_in_child(base_store, tmp_path, _large_sheet(_MIDDLE_ROW, middle=True))
+    assert out["early"] == [True], out
+    assert out["status"] == "rejected" and any("huge cell range" in m for m in out["messages"]), out
 
 
 def test_a_positional_grid_in_the_first_part_is_never_handed_over(base_store, tmp_path):
