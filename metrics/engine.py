@@ -219,8 +219,10 @@ def spans_rows(catalog: Catalog, got: dict[str, np.ndarray], as_of: dt.date) -> 
         return np.asarray(col).astype("datetime64[D]")
 
     ds, h_from, h_to = ints(got["ds"]), ints(got["h_from"]), ints(got["h_to"])
-    first, reported = _half_np(dates(got["d"])), _half_np(dates(got["r"]))
     snapshot = np.array([spec.kind == "snapshot" for spec in catalog.datasets.values()], dtype=bool)[ds]
+    first, reported = np.full(len(ds), -1), np.full(len(ds), -1)  # the dates only snapshots have
+    first[snapshot] = _half_np(dates(got["d"][snapshot]))
+    reported[snapshot] = _half_np(dates(got["r"][snapshot]))
     has_reported = np.array([bool(spec.reported) for spec in catalog.datasets.values()], dtype=bool)[ds]
     today = 2 * as_of.year + int(as_of.month > 6)
     n = len(ds)
