@@ -126,6 +126,26 @@ def _covered(
     return out
 
 
+def _distinct(codes: np.ndarray) -> np.ndarray:
+    """The distinct authority codes, sorted (np.unique without its sort: codes are small integers)."""
+    if not len(codes):
+        return codes.astype(np.int64)
+    low = int(codes.min())
+    present = np.zeros(int(codes.max()) - low + 1, dtype=bool)
+    present[codes - low] = True
+    return np.flatnonzero(present) + low
+
+
+def _positions(scope: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Each code's position in the sorted scope, -1 where it is not in it (a lookup table)."""
+    if not len(scope) or not len(codes):
+        return np.full(len(codes), -1, dtype=np.int64)
+    low, high = int(min(scope[0], codes.min())), int(max(scope[-1], codes.max()))
+    table = np.full(high - low + 1, -1, dtype=np.int64)
+    table[scope - low] = np.arange(len(scope))
+    return table[codes - low]
+
+
 def _dense(
     kind: np.ndarray,
     want: int,
@@ -168,14 +188,14 @@ def assemble(
     pid = inputs["pid"].astype(np.int64)
     value = inputs["value"].astype(np.float64)
 
-    scope = np.unique(authority[kind == SPANS])
+    scope = _distinct(authority[kind == SPANS])
     if codes is not None:
         scope = np.intersect1d(scope, np.asarray(list(codes), dtype=np.int64))
     last = as_of.year if year is None else min(year, as_of.year)
     per = periods(first_year(inputs, as_of) if year is None else int(year), last, as_of)
 
-    goals: list[Goal] = sorted((catalog.goal(g) for g in dict.fromkeys(goal_ids)), key=catalog.goals.index)
     order = {g.id: i for i, g in enumerate(catalog.goals)}
+    goals: list[Goal] = sorted((catalog.goal(g) for g in dict.fromkeys(goal_ids)), key=lambda g: order[g.id])
     gp_goal, gp_period = [], []
     for g in goals:
         wanted = per.half == 0 if g.period == "year" else per.half > 0
@@ -187,8 +207,7 @@ def assemble(
     n_auth, n_gp = len(scope), len(gp_goal_a)
 
     # positions of the input rows: authority in scope, period in the table, key
-    pos = np.minimum(np.searchsorted(scope, authority), max(n_auth - 1, 0))
-    auth_pos = np.where(scope[pos] == authority, pos, -1) if n_auth else np.full(len(authority), -1)
+    auth_pos = _positions(scope, authority)
     pid_min = int(per.pid.min()) if len(per.pid) else 0
     n_pid = int(per.pid.max()) - pid_min + 1 if len(per.pid) else 0
     pid_pos = np.where(pid >= 0, pid - pid_min, -1)
@@ -197,9 +216,9 @@ def assemble(
         kind, MEASURE, k, auth_pos, pid_pos, value, (len(catalog.goals), max(n_auth, 1), shape_p)
     )
     for goal_order, (m_codes, m_pid, m_value) in (computed or {}).items():
-        m_pos = np.minimum(np.searchsorted(scope, m_codes), max(n_auth - 1, 0))
+        m_pos = _positions(scope, np.asarray(m_codes, dtype=np.int64))
         m_pid_pos = m_pid - pid_min
-        ok = (scope[m_pos] == m_codes) & (m_pid_pos >= 0) & (m_pid_pos < shape_p) if n_auth else m_pid < 0
+        ok = (m_pos >= 0) & (m_pid_pos >= 0) & (m_pid_pos < shape_p)
         measured_all[goal_order, m_pos[ok], m_pid_pos[ok]] = m_value[ok]
     cov_keys = sorted({tuple(g.datasets) for g in goals if g.measure is not None})
     covered = _covered(inputs, list(catalog.datasets), cov_keys, auth_pos, per, n_auth)
