@@ -604,7 +604,9 @@ def _run(
     queries["authorities"] = _AUTHORITIES_SQL
 
     def read() -> dict[str, dict[str, np.ndarray]]:
-        names = sorted(queries, key=lambda n: -len(queries[n]))  # the longest first
+        # the two long queries first, one on each thread; the small ones fill in after them
+        names = ["spans", *(["standalone"] if "standalone" in queries else [])]
+        names += [n for n in queries if n not in names]
         got = dict(zip(names, _pool().map(lambda n: _fetch_raw(store, queries[n]), names), strict=True))
         if plan.sql:  # measures that read the periods: after the first year is known
             first = grid.first_year(spans_rows(catalog, got["spans"], as_of), as_of)
