@@ -15,7 +15,7 @@ operators), while here the cells are dense arrays indexed by position.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -224,22 +224,22 @@ def assemble(
     covered = _covered(inputs, list(catalog.datasets), cov_keys, auth_pos, per, n_auth)
 
     # per goal-period constants
-    by_id = {order[g.id]: g for g in goals}
     cov_index = {key: i for i, key in enumerate(cov_keys)}
-    g_cov = np.array(
-        [cov_index.get(tuple(by_id[o].datasets), -1) if by_id[o].measure else -1 for o in gp_goal_a],
-        dtype=np.int64,
-    )
-    g_op = np.array([by_id[o].target.op for o in gp_goal_a], dtype=object).astype(str)
-    g_pace = np.array([by_id[o].pace for o in gp_goal_a], dtype=object).astype(str)
-    g_int = np.array([by_id[o].unit in rules.INTEGER_UNITS for o in gp_goal_a], dtype=bool)
-    g_zero = np.array([by_id[o].empty == "zero" for o in gp_goal_a], dtype=bool)
-    g_low = np.array(
-        [np.nan if by_id[o].target.low is None else by_id[o].target.low for o in gp_goal_a], dtype=float
-    )
-    g_high = np.array(
-        [np.nan if by_id[o].target.high is None else by_id[o].target.high for o in gp_goal_a], dtype=float
-    )
+
+    def per_goal(value: Callable[[Goal], object], dtype: type, default: object) -> np.ndarray:
+        """A goal attribute per goal-period: looked up per goal, then by position."""
+        out = np.full(len(catalog.goals), default, dtype=dtype)
+        for g in goals:
+            out[order[g.id]] = value(g)
+        return out[gp_goal_a]
+
+    g_cov = per_goal(lambda g: cov_index.get(tuple(g.datasets), -1) if g.measure else -1, np.int64, -1)
+    g_op = per_goal(lambda g: g.target.op, object, "").astype(str)
+    g_pace = per_goal(lambda g: g.pace, object, "").astype(str)
+    g_int = per_goal(lambda g: g.unit in rules.INTEGER_UNITS, bool, False)
+    g_zero = per_goal(lambda g: g.empty == "zero", bool, False)
+    g_low = per_goal(lambda g: np.nan if g.target.low is None else g.target.low, float, np.nan)
+    g_high = per_goal(lambda g: np.nan if g.target.high is None else g.target.high, float, np.nan)
     g_year = per.year[gp_per]
     g_pidx = per.pid[gp_per] - pid_min
     day = np.datetime64(as_of, "D")
@@ -293,7 +293,7 @@ def assemble(
     value_c = np.where(data_rows > 0, measured, np.nan)
     expected = rules.expected_by_now_np(low, g_elapsed, np.isin(g_pace, rules.ACCUMULATING), g_int)
     reason = np.select([~has_cov, np.isnan(data_rows), np.isnan(measured)], [0, 1, 2], -1).astype(np.int8)
-    weight = np.array([np.nan if by_id[o].weight is None else float(by_id[o].weight) for o in gp_goal_a])
+    weight = per_goal(lambda g: np.nan if g.weight is None else float(g.weight), float, np.nan)
 
     def cells(x: np.ndarray) -> np.ndarray:
         """One column of the table, authority-major."""
