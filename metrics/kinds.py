@@ -386,6 +386,17 @@ _COMPUTE: Mapping[str, Callable[[dict, Mapping[str, str], _GoalPeriods], Result]
 }
 
 
+def _tagged(rows: Mapping[str, np.ndarray], tag: int) -> dict[str, np.ndarray]:
+    """The rows of one SELECT of a tagged union: a slice when they come in tag order (DuckDB
+    keeps a UNION ALL's order), else by a mask."""
+    g = rows["g"]
+    if np.all(g[1:] >= g[:-1]):
+        lo, hi = np.searchsorted(g, [tag, tag + 1])
+        return {name: col[lo:hi] for name, col in rows.items()}
+    mine = g == tag
+    return {name: col[mine] for name, col in rows.items()}
+
+
 def measures(
     catalog: Catalog,
     plan: Plan,
@@ -432,8 +443,7 @@ def measures(
             continue
         shape, tag = plan.source[g.id]
         if (shape, tag, g.period) not in split:  # goals that read the same rows share them
-            mine = shapes[shape]["g"] == tag
-            split[shape, tag, g.period] = {name: col[mine] for name, col in shapes[shape].items()}
+            split[shape, tag, g.period] = _tagged(shapes[shape], tag)
         results[g.id] = _COMPUTE[c["kind"]](split[shape, tag, g.period], c, _goal_periods(per, g, as_of))
     computed = {order[gid]: r for gid, r in results.items() if gid in plan.wanted}
     return standalone, computed

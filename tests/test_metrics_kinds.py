@@ -233,3 +233,14 @@ def test_the_engines_spans_are_the_spans_cte_rows(edges, as_of):
     mine, cte = (f[columns].astype("float64").sort_values(columns).reset_index(drop=True) for f in (mine, cte))
     assert len(mine) > 10 and (mine["h_first"] == -1).sum() == 1  # AFULA's clusters have no date
     pd.testing.assert_frame_equal(mine, cte)
+
+
+def test_a_tagged_unions_rows_by_slice_or_by_mask():
+    import numpy as np
+
+    ordered = {"g": np.array([0, 0, 1, 2, 2]), "x": np.array([1, 2, 3, 4, 5])}
+    shuffled = {"g": np.array([2, 0, 1, 0, 2]), "x": np.array([4, 1, 3, 2, 5])}
+    assert kinds._tagged(ordered, 2)["x"].tolist() == [4, 5]
+    assert kinds._tagged(ordered, 1)["x"].tolist() == [3]
+    assert sorted(kinds._tagged(shuffled, 0)["x"].tolist()) == [1, 2]
+    assert kinds._tagged(shuffled, 3)["x"].tolist() == []
