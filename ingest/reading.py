@@ -57,7 +57,10 @@ MAX_ROWS = 250_000  # per sheet; a locality sheet is hundreds of rows, the bench
 MAX_COLUMNS = 500
 GRID_ROWS = 1_048_576  # Excel's last row: a reference there is a whole-column range, not data
 MAX_CELLS = 4_000_000  # rows x columns of one sheet as a dense reader would allocate it
-CHUNK = 1 << 22
+# Inflated bytes scanned at a time: 1 MB stays in the CPU cache across the scan's passes over a chunk
+# (the scan of the benchmark's 37 MB sheet: 0.18 s, with 4 MB chunks 0.24 s) and lets the early
+# part start as soon as the scan has passed FIRST_SHARE of the sheet, not at the next 4 MB.
+CHUNK = 1 << 20
 # A CSV field longer than this is not a cell (Excel holds at most 32,767 characters per cell);
 # it is also the csv module's default field limit, so nothing process-wide is changed.
 MAX_CSV_FIELD = csv.field_size_limit()
