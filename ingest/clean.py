@@ -353,8 +353,12 @@ def join_cleaned(raw: RawSheet, shape: Shape, ctx: Context, parts: list[CleanRow
             columns[col.name] = np.full(m, None, dtype=object)
         if not col.required or col.name not in header_of:
             continue
-        values = columns[col.name]
-        for i in np.flatnonzero(pd.isna(pd.Series(values, dtype=object)).to_numpy() & valid):
+        if col.name in column_factors:  # per distinct value: the same test, once per value
+            codes, uniques = column_factors[col.name]
+            empty = pd.isna(uniques)[codes]
+        else:
+            empty = pd.isna(pd.Series(columns[col.name], dtype=object)).to_numpy()
+        for i in np.flatnonzero(empty & valid):
             # a value that failed conversion already has its own problem
             valid[i] = False
             problems.append(

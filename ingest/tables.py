@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pandas.api.types import infer_dtype
 
 from ingest.clean import CleanSheet, cell_value
 from ingest.problems import MASK, Problem
@@ -283,7 +284,12 @@ def _text_codes(clean: CleanSheet, name: str) -> np.ndarray:
     text = _key_text(name)
     if name in clean.factors:
         codes, uniques = clean.factors[name]
-        unique_codes, _ = pd.factorize(np.array([text(u) for u in uniques], dtype=object))
+        if text is str and infer_dtype(uniques[:-1], skipna=False) == "string":
+            texts = uniques.copy()  # text already (a long column of names): str() of each is itself
+            texts[-1] = str(texts[-1])  # the empty cells' slot
+        else:
+            texts = np.array([text(u) for u in uniques], dtype=object)
+        unique_codes, _ = pd.factorize(texts)
         return unique_codes[codes]
     return pd.factorize(np.array([text(v) for v in clean.columns[name]], dtype=object))[0]
 
