@@ -230,8 +230,10 @@ def test_the_engines_spans_are_the_spans_cte_rows(edges, as_of):
     mine = pd.DataFrame(engine.spans_rows(catalog, got, day))
     cte = pd.DataFrame(engine._fetch_rows(edges, engine.inputs_sql(catalog, [], measures_of=[], as_of=day)))
     columns = ["kind", "k", "authority_code", "pid", "value", "h_to", "h_first", "h_activity"]
-    mine, cte = (f[columns].astype("float64").sort_values(columns).reset_index(drop=True) for f in (mine, cte))
-    assert len(mine) > 10 and (mine["h_first"] == -1).sum() == 1  # AFULA's clusters have no date
+    mine, cte = (
+        f[columns].astype("float64").sort_values(columns).reset_index(drop=True) for f in (mine, cte)
+    )
+    assert len(mine) > 10 and (mine["h_first"] == -1).sum() == 1  # AFULA: clusters without a date
     pd.testing.assert_frame_equal(mine, cte)
 
 
