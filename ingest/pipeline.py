@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -145,6 +146,35 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
+# While a large sheet is parsed, python-calamine's threads turn cells into Python objects (holding
+# the GIL) as the caller's thread cleans the ranges already parsed: each waits for the other's
+# switch interval at every hand-over. 1 ms instead of Python's 5 ms lets the last range finish
+# sooner (measured: ~20 ms less on average on the 100,000-row benchmark, and less spread).
+SWITCH_INTERVAL = 0.001
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_saved = 0.0
+
+
+@contextmanager
+def _quick_gil_handoff() -> Iterator[None]:
+    """Shorten the interpreter's switch interval while a file is read and cleaned; restored by the
+    last of any overlapping analyses."""
+    global _switch_users, _switch_saved
+    with _switch_lock:
+        if _switch_users == 0:
+            _switch_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_saved, SWITCH_INTERVAL))
+        _switch_users += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_saved)
+
+
 def analyse(
     data: bytes,
     file_name: str,
@@ -161,7 +191,7 @@ def analyse(
     the key "__dataset__" forces the sheet's dataset. With a `user`, rows naming a locality
     outside their scope (and targets sheets, without the right to edit targets) become errors.
     """
-    with _no_cycle_collection():
+    with _no_cycle_collection(), _quick_gil_handoff():
         return _analyse(data, file_name, store, locality, column_overrides, resolver, user)
 
 

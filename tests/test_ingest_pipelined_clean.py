@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import sys
 
 import pytest
 
@@ -208,3 +209,29 @@ def _arr(values: list):
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
+
+
+def test_switch_interval_is_short_while_a_file_is_cleaned_and_restored_after(
+    small_parts, tmp_path, monkeypatch
+):
+    seen = []
+    spied_rows = pipeline.clean_rows
+
+    def rows(raw, shape, ctx, start):
+        seen.append(sys.getswitchinterval())
+        return spied_rows(raw, shape, ctx, start)
+
+    monkeypatch.setattr(pipeline, "clean_rows", rows)
+    before = sys.getswitchinterval()
+    with Store(tmp_path / "s.duckdb") as store:
+        load_reference(store)
+        analysis = analyse(_programs(), "p.xlsx", store)
+    assert analysis.sheets[0].rows_valid > 0
+    assert len(seen) >= 3 and set(seen) == {min(before, pipeline.SWITCH_INTERVAL)}
+    assert sys.getswitchinterval() == before
+    # overlapping analyses (two uploads at once): the first to finish leaves it short
+    with pipeline._quick_gil_handoff():
+        with pipeline._quick_gil_handoff():
+            assert sys.getswitchinterval() == min(before, pipeline.SWITCH_INTERVAL)
+        assert sys.getswitchinterval() == min(before, pipeline.SWITCH_INTERVAL)
+    assert sys.getswitchinterval() == before
