@@ -603,23 +603,21 @@ def _run(
     queries["targets"] = _TARGETS_SQL
     queries["authorities"] = _AUTHORITIES_SQL
 
+    def sql_measures(got: dict[str, dict[str, np.ndarray]]) -> str:
+        """Measures that read the periods and declare no `compute`: once the spans give the first year."""
+        first = grid.first_year(spans_rows(catalog, got["spans"], as_of), as_of)
+        ids = [g.id for g in plan.sql]
+        return inputs_sql(
+            catalog, goal_ids, measures_of=ids, spans=False, first_year=first, as_of=as_of, year=year
+        )
+
     def read() -> dict[str, dict[str, np.ndarray]]:
         # the two long queries first, one on each thread; the small ones fill in after them
         names = ["spans", *(["standalone"] if "standalone" in queries else [])]
         names += [n for n in queries if n not in names]
         got = dict(zip(names, _pool().map(lambda n: _fetch_raw(store, queries[n]), names), strict=True))
-        if plan.sql:  # measures that read the periods: after the first year is known
-            first = grid.first_year(spans_rows(catalog, got["spans"], as_of), as_of)
-            sql = inputs_sql(
-                catalog,
-                goal_ids,
-                measures_of=[g.id for g in plan.sql],
-                spans=False,
-                first_year=first,
-                as_of=as_of,
-                year=year,
-            )
-            got["sql"] = _fetch_raw(store, sql)
+        if plan.sql:
+            got["sql"] = _fetch_raw(store, sql_measures(got))
         return got
 
     for _ in range(3):
@@ -627,24 +625,13 @@ def _run(
         got = read()
         if store.data_version() == before:
             break
-    else:  # written to all the time: one query sees one version
+    else:  # written to all the time: one transaction sees one version
         with store.cursor() as cur:
             cur.execute("BEGIN TRANSACTION")
             try:
                 got = {n: cur.execute(q).fetchnumpy() for n, q in queries.items()}
                 if plan.sql:
-                    first = grid.first_year(spans_rows(catalog, got["spans"], as_of), as_of)
-                    got["sql"] = cur.execute(
-                        inputs_sql(
-                            catalog,
-                            goal_ids,
-                            measures_of=[g.id for g in plan.sql],
-                            spans=False,
-                            first_year=first,
-                            as_of=as_of,
-                            year=year,
-                        )
-                    ).fetchnumpy()
+                    got["sql"] = cur.execute(sql_measures(got)).fetchnumpy()
             finally:
                 cur.execute("ROLLBACK")
     spans = spans_rows(catalog, got["spans"], as_of)
