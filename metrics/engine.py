@@ -23,17 +23,16 @@ The readable query (build_sql; `explain`, `attainment_sql`), in order:
   grid      scope × goals × the periods of each goal's kind, joined to coverage, measures, targets
   and the status, pace and forecast rules of metrics/status.py.
 
-`attainment` runs the same CTEs up to the measures (inputs_sql) and returns their rows instead
-of joining them: the measures and the spans — about 60,000 small rows at national scale.
-metrics/grid.py derives the scope, the first year and the coverage from the spans rows, lays the
+`attainment` does not run that query. Seven plain queries run at once on the pool's cursors: the
+spans in one aggregation (spans_rows_sql), the measures that do not read `periods` as written
+(kinds.standalone_sql), the rows of the measures that declare `compute` (kinds.Plan.queries), the
+targets and the authorities. metrics/kinds.py computes the declared measures per period in numpy;
+metrics/grid.py derives the scope, the first year and the coverage from the spans, lays the
 measures on the grid of cells as dense arrays and applies the targets and the numpy form of the
-same rules (tested equal to the SQL, and the whole table equal to build_sql's, row for row).
-Joining 55,845 cells and evaluating the rules row by row cost DuckDB about as much as all the
-measures, plus planning a query of ~300 operators.
-On a machine with two cores or more and a free core, the spans are read first, and then the
-measures, split in two groups of about equal work, run at once on their own cursors (DuckDB
-releases the GIL); the data version is compared before and after so the parts never mix two
-versions of the store.
+same rules. A measure that reads `periods` without `compute` runs as SQL (inputs_sql) once the
+spans give the first year. Tests keep the rules equal to the SQL and the whole table equal to
+build_sql's, row for row. The data version is compared before and after the reads, so the
+queries never mix two versions of the store.
 """
 
 from __future__ import annotations
@@ -90,10 +89,9 @@ OUTPUT_COLUMNS = (
 )
 
 
-# Measure queries run at once, one per core (at most 2: each part plans its own periods CTEs and
-# 2 cores is what this was measured on), and only with enough goals to share.
+# The engine's queries run at once on this many threads (at most 2: measured on 2 cores, where a
+# third or fourth thread gained nothing and one thread was slower).
 _PARTS = max(1, min(2, os.cpu_count() or 1))
-_MIN_GOALS_PER_PART = 3
 
 # Which column of each dataset table marks a row as current, and how its rows are traced.
 _TRACE_SQL = {
@@ -561,7 +559,7 @@ _POOL_LOCK = threading.Lock()
 
 
 def _pool() -> ThreadPoolExecutor:
-    """Threads for running parts of the attainment at once (DuckDB releases the GIL)."""
+    """Threads for running the engine's queries at once (DuckDB releases the GIL)."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
@@ -658,12 +656,6 @@ def _tuples(columns: dict[str, np.ndarray]) -> list[tuple]:
     return list(zip(*(values(c) for c in columns.values()), strict=True))
 
 
-def _rows(store: Store, sql: str) -> list[tuple]:
-    """A small query's rows as tuples (a DataFrame costs milliseconds more for a few rows)."""
-    with store.cursor() as cur:
-        return cur.execute(sql).fetchall()
-
-
 def _fetch_raw(store: Store, sql: str) -> dict[str, np.ndarray]:
     """Run a query (parsed once per thread) on a cursor of its own; NULLs come masked.
 
@@ -672,11 +664,6 @@ def _fetch_raw(store: Store, sql: str) -> dict[str, np.ndarray]:
     """
     with store.cursor() as cur:
         return cur.execute(_parsed(cur, sql)).fetchnumpy()
-
-
-def _fetch_rows(store: Store, sql: str) -> dict[str, np.ndarray]:
-    """Run an inputs query and return its columns, NULL as -1 or NaN."""
-    return _filled(_fetch_raw(store, sql))
 
 
 def _filled(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

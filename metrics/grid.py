@@ -1,7 +1,8 @@
 """The attainment table from its inputs: every authority × goal × period cell, with numpy.
 
-The engine's SQL computes what needs the stored rows — each catalog measure per authority and
-period, and the spans (rows sent per dataset, authority and span of half-years) — and this module
+The engine's queries and metrics/kinds.py compute what needs the stored rows — each catalog
+measure per authority and period, and the spans (rows sent per dataset, authority and span of
+half-years) — and this module
 derives the scope, the first year and the rows sent per period (coverage) from the spans, lays
 it all on the grid of cells and applies targets and the status rules (metrics/status.py, numpy
 form). The same cells as the readable query `explain` shows

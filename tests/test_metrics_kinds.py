@@ -228,7 +228,9 @@ def test_the_engines_spans_are_the_spans_cte_rows(edges, as_of):
     with edges.cursor() as cur:
         got = cur.execute(engine.spans_rows_sql(catalog)).fetchnumpy()
     mine = pd.DataFrame(engine.spans_rows(catalog, got, day))
-    cte = pd.DataFrame(engine._fetch_rows(edges, engine.inputs_sql(catalog, [], measures_of=[], as_of=day)))
+    cte = pd.DataFrame(
+        engine._filled(engine._fetch_raw(edges, engine.inputs_sql(catalog, [], measures_of=[], as_of=day)))
+    )
     columns = ["kind", "k", "authority_code", "pid", "value", "h_to", "h_first", "h_activity"]
     mine, cte = (
         f[columns].astype("float64").sort_values(columns).reset_index(drop=True) for f in (mine, cte)
