@@ -17,6 +17,7 @@ import pandas as pd
 
 from metrics.engine import attainment
 from store import Store, StoreLockedError, default_db_path
+from store.memory import keep_freed_memory
 
 CLI_COLUMNS = (
     "locality_code",
@@ -65,6 +66,7 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    keep_freed_memory()
     path = args.db or default_db_path()
     if not Path(path).exists():
         print(f"error: no database at {path}", file=sys.stderr)

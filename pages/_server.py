@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from store.memory import keep_freed_memory
+
 # The interpreter's switch interval in the server (Python's default is 5 ms). DuckDB's Python
 # client takes the GIL between the tasks of a query, so while one session builds figures in
 # Python, another session's query waits up to this long at each task. benchmarks/bench_gil.py:
@@ -13,6 +15,7 @@ SWITCH_INTERVAL = 0.0005
 
 
 def tune_interpreter() -> None:
-    """Apply the server's interpreter settings (idempotent; each script run may call it)."""
+    """Apply the server's interpreter and memory settings (idempotent; each script run may call it)."""
+    keep_freed_memory()  # store/memory.py: the tables' columns reuse freed memory, not fresh pages
     if sys.getswitchinterval() != SWITCH_INTERVAL:
         sys.setswitchinterval(SWITCH_INTERVAL)
