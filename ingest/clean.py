@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pandas.api.types import infer_dtype
 
 from ingest import values as V
@@ -37,6 +38,9 @@ class Context:
     default_locality: Resolution | None
     person_secret: bytes
     user: User | None = None
+    # (column type, categories) -> the memo of convert_uniques for that converter, when set: the row
+    # ranges of a large sheet, cleaned one by one, then convert each repeated date or number once.
+    conversions: dict[tuple[str, str | None], dict] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -54,6 +58,10 @@ class CleanSheet:
     # column -> (codes, distinct converted values): columns[c] == uniques[codes]; lets per-value
     # work (authority codes, duplicate keys) run once per distinct value instead of once per row.
     factors: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # text column -> its factor's distinct values as an Arrow string array (without the trailing
+    # None), where cleaning had them so: equal to factors[c][1] at every code the column uses.
+    # Lets the store rows and the duplicate check skip turning a column of names into Arrow.
+    arrow_uniques: dict[str, pa.Array] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.source_rows)
@@ -148,6 +156,9 @@ class CleanRows:
     # (empty, totals): the order of `resolutions` follows the column's first appearances
     localities_kept: frozenset = frozenset()
     localities_dropped: frozenset = frozenset()
+    # text column -> the distinct raw values as Arrow strings, where every kept one is its own
+    # clean text (see CleanSheet.arrow_uniques)
+    arrow_uniques: dict[str, pa.Array] = field(default_factory=dict)
 
 
 def clean_sheet(raw: RawSheet, shape: Shape, ctx: Context) -> CleanSheet:
@@ -223,13 +234,15 @@ def clean_rows(raw: RawSheet, shape: Shape, ctx: Context, start: int) -> CleanRo
     low_problems: dict[str, list[Problem]] = {}
     localities_kept: frozenset = frozenset()
     localities_dropped: frozenset = frozenset()
+    arrow_uniques: dict[str, pa.Array] = {}
     for j, name in shape.mapping.items():
         col = ds.column(name)
         codes, uniques = factors[j]
         kept_codes = codes[idx]
         # clean_text keeps plain text as is; error values and over-long text still go to the guard
         identity = plains[j] & ~V.cell_error_mask(uniques, texts[j]) if col.type == "text" else None
-        out_uniques, bad = V.convert_uniques(kept_codes, uniques, _converter(col, ctx), identity)
+        memo = None if ctx.conversions is None else ctx.conversions.setdefault((col.type, col.categories), {})
+        out_uniques, bad = V.convert_uniques(kept_codes, uniques, _converter(col, ctx), identity, memo)
         errors = V.rows_with_errors(kept_codes, bad)
         raw_values = _RawColumn(kept_codes, uniques)
         if col.type == "locality":
@@ -243,6 +256,11 @@ def clean_rows(raw: RawSheet, shape: Shape, ctx: Context, start: int) -> CleanRo
             out_uniques = np.array([r if r is not None and r.ok else None for r in out_uniques], dtype=object)
         columns[name] = out_uniques[kept_codes]
         column_factors[name] = (kept_codes, out_uniques)
+        if identity is not None and texts[j] is not None:
+            used = np.zeros(len(uniques) + 1, dtype=bool)
+            used[kept_codes] = True
+            if identity[used[:-1]].all():  # every kept value is its own text: as Arrow already
+                arrow_uniques[name] = texts[j]
         problems = converted_problems[name] = []
         for i, (he, en) in errors.items():
             valid[i] = False
@@ -291,6 +309,7 @@ def clean_rows(raw: RawSheet, shape: Shape, ctx: Context, start: int) -> CleanRo
         skipped_totals,
         localities_kept,
         localities_dropped,
+        arrow_uniques,
     )
 
 
@@ -305,11 +324,17 @@ def join_cleaned(raw: RawSheet, shape: Shape, ctx: Context, parts: list[CleanRow
     if len(parts) == 1:
         source_rows, valid = parts[0].source_rows, parts[0].valid
         columns, column_factors = dict(parts[0].columns), dict(parts[0].factors)
+        arrow_uniques = dict(parts[0].arrow_uniques)
     else:
         source_rows = np.concatenate([p.source_rows for p in parts])
         valid = np.concatenate([p.valid for p in parts])
         columns = {n: np.concatenate([p.columns[n] for p in parts]) for n in names}
         column_factors = {n: _join_factors([p.factors[n] for p in parts]) for n in names}
+        arrow_uniques = {  # aligned with _join_factors' uniques: the parts' one after the other
+            n: pa.concat_arrays([p.arrow_uniques[n] for p in parts])
+            for n in names
+            if all(n in p.arrow_uniques for p in parts)
+        }
     problems: list[Problem] = []
     for n in names:  # each column's problems in row order, as one pass over the column gives them
         problems.extend(q for p in parts for q in p.converted.get(n, ()))
@@ -385,6 +410,7 @@ def join_cleaned(raw: RawSheet, shape: Shape, ctx: Context, parts: list[CleanRow
         skipped_totals,
         frozenset(present),
         column_factors,
+        arrow_uniques,
     )
 
 

@@ -335,6 +335,8 @@ def _early_sheet(part: RawSheet, ctx: Context, overrides: dict | None) -> _Early
     shape = recognise(part.rows, part.name, overrides)
     if shape.dataset is None or shape.header_index is None:
         return None
+    if ctx.conversions is None:
+        ctx.conversions = {}  # the next ranges repeat this one's dates and numbers
     return _EarlySheet(shape, [clean_rows(part, shape, ctx, shape.header_index + 1)], n)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pandas.api.types import infer_dtype
 
 from ingest.clean import CleanSheet, cell_value
@@ -33,13 +34,20 @@ _PANDAS = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
 
 @dataclass(frozen=True)
 class Factored:
-    """A column given as codes into its distinct values (`uniques[codes]`, -1 = the last one)."""
+    """A column given as codes into its distinct values (`uniques[codes]`, -1 = the last one).
+
+    `arrow`: the uniques but the last as Arrow strings, where cleaning had them (CleanSheet.arrow_uniques).
+    """
 
     codes: np.ndarray
     uniques: np.ndarray
+    arrow: pa.Array | None = None
 
 
 def _arrow_array(values: object, kind: str) -> pa.Array:
+    if isinstance(values, Factored) and values.arrow is not None and kind == "str":
+        # Gathered in Arrow: no Python string is touched (code -1, an empty cell, gives a null).
+        return values.arrow.take(pa.array(values.codes, type=pa.int64(), mask=values.codes < 0))
     if isinstance(values, Factored) and 4 * len(values.uniques) > len(values.codes):
         values = values.uniques[values.codes]  # mostly distinct (names): gathering would only add a copy
     if isinstance(values, Factored):
@@ -89,7 +97,7 @@ def _column(clean: CleanSheet, name: str, mask: np.ndarray) -> object:
     """A clean column's values on the masked rows, factored when cleaning kept its distinct values."""
     if name in clean.factors:
         codes, uniques = clean.factors[name]
-        return Factored(codes[mask], uniques)
+        return Factored(codes[mask], uniques, clean.arrow_uniques.get(name))
     return clean.columns[name][mask]
 
 
@@ -282,6 +290,14 @@ def _key_text(name: str) -> Callable[[object], str]:
 def _text_codes(clean: CleanSheet, name: str) -> np.ndarray:
     """Integer codes of a column, equal exactly where the text of the (key) values is equal."""
     text = _key_text(name)
+    if name in clean.arrow_uniques and text is str:
+        # The same codes as factorizing the texts below, by Arrow's hash table (the empty cells'
+        # slot is the text 'None', as str(None) gives there).
+        codes = clean.factors[name][0]
+        encoded = pc.dictionary_encode(clean.arrow_uniques[name])
+        none = pc.index(encoded.dictionary, "None").as_py()
+        slots = np.append(encoded.indices.to_numpy(), none if none >= 0 else len(encoded.dictionary))
+        return slots[codes]
     if name in clean.factors:
         codes, uniques = clean.factors[name]
         if text is str and infer_dtype(uniques[:-1], skipna=False) == "string":

@@ -496,12 +496,15 @@ def convert_uniques(
     uniques: np.ndarray,
     converter: Callable[[object], Converted],
     identity: np.ndarray | None = None,
+    memo: dict | None = None,
 ) -> tuple[np.ndarray, dict[int, Error]]:
     """Convert the distinct values `codes` uses -> (converted uniques + a trailing None, {unique: error}).
 
     `converted[codes]` is the converted column (code -1, an empty cell, picks the trailing None).
     `identity` marks uniques the converter is known to return unchanged without error (see
-    plain_text_mask); they are copied instead of converted.
+    plain_text_mask); they are copied instead of converted. `memo` (memo_key -> converter's
+    result) keeps conversions for the next call with the same converter: the row ranges of a
+    large sheet repeat each other's dates and numbers.
     """
     out_uniques = np.empty(len(uniques) + 1, dtype=object)
     out_uniques[-1] = None
@@ -513,11 +516,27 @@ def convert_uniques(
         out_uniques[:-1][identity] = uniques[identity]
         present &= ~identity
     for i in np.flatnonzero(present):
-        value, err = converter(uniques[i])
+        raw = uniques[i]
+        if memo is None:
+            value, err = converter(raw)
+        else:
+            key = memo_key(raw)
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = converter(raw)
+            value, err = found
         out_uniques[i] = value
         if err is not None:
             bad[int(i)] = err
     return out_uniques, bad
+
+
+def memo_key(value: object) -> tuple:
+    """A key that only the same value of the same type shares (1, 1.0 and True are equal in Python,
+    and so are 0.0 and -0.0: a converter may tell them apart)."""
+    if type(value) is float:
+        return (float, value.hex())
+    return (type(value), value)
 
 
 def rows_with_errors(codes: np.ndarray, bad: dict[int, Error]) -> dict[int, Error]:

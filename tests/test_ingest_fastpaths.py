@@ -74,3 +74,82 @@ def test_scan_refuses_every_spelling_of_a_whole_grid_reference(body):
     with pytest.raises(ReadError) as exc:
         read_workbook(data, "grid.xlsx")
     assert "XFD1048576" in exc.value.message_en
+
+
+def test_memo_keys_tell_apart_equal_values_of_another_type_or_sign():
+    keys = [V.memo_key(v) for v in (1, 1.0, True, 0.0, -0.0, "1", None)]
+    assert len(set(keys)) == len(keys)
+    assert V.memo_key(2.5) == V.memo_key(2.5) and V.memo_key("תוכנית") == V.memo_key("תוכנית")
+
+
+def test_convert_uniques_with_a_memo_converts_each_value_once_and_equals_the_converter():
+    calls: list[object] = []
+
+    def converter(value: object) -> V.Converted:
+        calls.append(value)
+        return V.parse_number(value)
+
+    memo: dict = {}
+    ranges = [_objects([1.0, "2", "x", -0.0]), _objects(["2", 1, 0.0, "x", True, 1.0])]
+    for uniques in ranges:
+        codes = np.arange(len(uniques))
+        with_memo = V.convert_uniques(codes, uniques, converter, memo=memo)
+        plain = V.convert_uniques(codes, uniques, V.parse_number)
+        assert [repr(v) for v in with_memo[0]] == [repr(v) for v in plain[0]] and with_memo[1] == plain[1]
+    # "2", "x" and 1.0 the second time come from the memo; 1, 0.0 and True are other values
+    assert calls == [1.0, "2", "x", -0.0, 1, 0.0, True]
+
+
+def _objects(values: list) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def test_duplicate_codes_and_store_rows_from_arrow_uniques_equal_the_python_path(tmp_path):
+    import dataclasses
+
+    import pyarrow as pa
+
+    from ingest import clean as C
+    from ingest import tables as T
+    from ingest.localities import LocalityResolver
+    from ingest.pipeline import _context, person_secret
+    from ingest.reading import RawSheet
+    from ingest.registry import datasets
+    from ingest.shape import recognise
+    from store import Store
+    from store.reference import load_reference
+
+    header = ["יישוב", "שם התוכנית", "גוף מפעיל", "סטטוס"]
+    rows: list[list[object]] = [header]
+    for i in range(3000):
+        name: object = f"תוכנית {i % 1800}"  # the last 1,200 repeat the first: duplicates
+        if i % 500 == 7:
+            name = None  # a required value missing
+        elif i % 450 == 3:
+            name = "None"  # the text 'None' (the empty cells' slot in the duplicate key)
+        rows.append([["ערד", "דימונה", "ק. גת"][i % 3], name, ["רשות", "עמותה"][i % 2], "פעילה"])
+    raw = RawSheet("תוכניות", rows)
+    with Store(tmp_path / "s.duckdb") as store:
+        load_reference(store)
+        ctx, _ = _context("f.xlsx", LocalityResolver.from_store(store), person_secret(store), None, None)
+        shape = recognise(raw.rows, raw.name, None)
+        fast = C.clean_sheet(raw, shape, ctx)
+        slow = dataclasses.replace(C.clean_sheet(raw, shape, ctx), arrow_uniques={})
+    assert set(fast.arrow_uniques) == {"program_name"} and isinstance(
+        fast.arrow_uniques["program_name"], pa.Array
+    )
+    a, b = T._text_codes(fast, "program_name"), T._text_codes(slow, "program_name")
+    assert (a[:, None] == a[None, :]).tolist() == (b[:, None] == b[None, :]).tolist()
+    problems_fast, problems_slow = (
+        T.find_duplicates(fast, "f.xlsx", raw.name),
+        T.find_duplicates(slow, "f.xlsx", raw.name),
+    )
+    assert problems_fast == problems_slow and len(problems_fast) > 1000
+    assert (fast.valid == slow.valid).all()
+    tables_fast, tables_slow = T.build_tables(fast, raw.name), T.build_tables(slow, raw.name)
+    frame = tables_fast["programs"]
+    assert frame.equals(tables_slow["programs"]) and frame.dtypes.equals(tables_slow["programs"].dtypes)
+    assert len(frame) == int(fast.valid.sum()) and "None" in set(frame["program_name"])
+    assert frame["program_name"].iloc[0] == "תוכנית 0" and datasets()["programs"].name == "programs"
