@@ -84,10 +84,18 @@ def _locality_code(clean: CleanSheet) -> np.ndarray:
     return clean.per_value("locality", lambda v: getattr(v, "locality_code", None))
 
 
+def _per_locality(clean: CleanSheet, fn: Callable[[object], object], mask: np.ndarray) -> object:
+    """`fn` of each masked row's locality, factored when cleaning kept the distinct localities."""
+    if "locality" in clean.factors:
+        codes, uniques = clean.factors["locality"]
+        return Factored(codes[mask], np.array([fn(u) for u in uniques], dtype=object))
+    return clean.per_value("locality", fn)[mask]
+
+
 def _base(clean: CleanSheet, sheet: str, mask: np.ndarray) -> dict[str, tuple[object, str]]:
     return {
-        "authority_code": (_authority(clean)[mask], "int"),
-        "locality_code": (_locality_code(clean)[mask], "int"),
+        "authority_code": (_per_locality(clean, cell_value, mask), "int"),
+        "locality_code": (_per_locality(clean, lambda v: getattr(v, "locality_code", None), mask), "int"),
         "sheet": (Factored(np.zeros(int(mask.sum()), dtype=np.intp), np.array([sheet], dtype=object)), "str"),
         "source_row": (clean.source_rows[mask], "int"),
     }
@@ -315,6 +323,16 @@ def _shown(clean: CleanSheet, name: str, i: int) -> str:
     return str(getattr(value, "raw", value)) if name == "locality" else str(value)
 
 
+def _key_codes(columns: list[np.ndarray]) -> np.ndarray:
+    """One code per row for several columns of codes: equal exactly where every column is, and
+    counting up from 0 in order of first appearance (pd.factorize's order)."""
+    keys = np.zeros(len(columns[0]) if columns else 0, dtype=np.int64)
+    for codes in columns:
+        # both below the row count after factorizing: the pair's number cannot overflow
+        keys = pd.factorize(keys * (int(codes.max(initial=0)) + 1) + codes.astype(np.int64))[0]
+    return keys
+
+
 def find_duplicates(clean: CleanSheet, file: str, sheet: str) -> list[Problem]:
     """Rows repeating an earlier row's key within the sheet: errors naming the first; marks them invalid."""
     ds = clean.dataset
@@ -322,23 +340,28 @@ def find_duplicates(clean: CleanSheet, file: str, sheet: str) -> list[Problem]:
     if not key or not len(clean):
         return []
     # Rows are compared by the text of their key values (a locality by its authority and
-    # locality codes), as integer codes computed once per distinct value.
-    frame = pd.DataFrame({k: _text_codes(clean, k) for k in key})
-    key_cols = list(frame.columns)
-    frame["_row"] = clean.source_rows
-    frame = frame[clean.valid]
-    dup = frame.duplicated(subset=key_cols, keep="first")
+    # locality codes), as integer codes computed once per distinct value, then one code per key.
+    at = np.flatnonzero(clean.valid)  # the valid rows: an invalid row is no row's first
+    keys = _key_codes([_text_codes(clean, k)[at] for k in key])
+    # Codes count up from 0 in order of first appearance: a key is new where its code is above
+    # every code before it; any other row repeats an earlier row's key.
+    new = np.zeros(len(keys), dtype=bool)
+    if len(keys):
+        new[0] = True
+        new[1:] = keys[1:] > np.maximum.accumulate(keys)[:-1]
+    dup = ~new
     if not dup.any():
         return []
-    first = frame.groupby(key_cols, sort=False)["_row"].transform("first")
+    rows = clean.source_rows[at]
+    first = rows[np.flatnonzero(new)][keys]  # the row each key first appears on
     problems = []
     per_participant = ds.name == "meetings" and clean.has_column("participant_name")
     labels = [ds.column(k).he for k in key]
     labels_en = [ds.column(k).en for k in key]
-    for i in np.flatnonzero(dup.to_numpy()):
-        clean.valid[frame.index[i]] = False
-        row = int(frame["_row"].iloc[i])
-        values = [MASK if ds.column(k).type == "person" else _shown(clean, k, frame.index[i]) for k in key]
+    for i in np.flatnonzero(dup):
+        clean.valid[at[i]] = False
+        row = int(rows[i])
+        values = [MASK if ds.column(k).type == "person" else _shown(clean, k, at[i]) for k in key]
         if per_participant:
             # The same person listed twice at one meeting: counted once, not an error.
             problems.append(
@@ -348,8 +371,8 @@ def find_duplicates(clean: CleanSheet, file: str, sheet: str) -> list[Problem]:
                     row,
                     None,
                     " | ".join(values),
-                    f"המשתתף/ת רשום/ה פעמיים באותו מפגש (כמו בשורה {int(first.iloc[i])}): נספר/ת פעם אחת",
-                    f"the participant is listed twice at the same meeting (as in row {int(first.iloc[i])}): "
+                    f"המשתתף/ת רשום/ה פעמיים באותו מפגש (כמו בשורה {int(first[i])}): נספר/ת פעם אחת",
+                    f"the participant is listed twice at the same meeting (as in row {int(first[i])}): "
                     "counted once",
                     "warning",
                 )
@@ -362,8 +385,8 @@ def find_duplicates(clean: CleanSheet, file: str, sheet: str) -> list[Problem]:
                 row,
                 None,
                 " | ".join(values),
-                f"שורה כפולה: זהה לשורה {int(first.iloc[i])} ב-{', '.join(labels)}",
-                f"duplicate row: same {', '.join(labels_en)} as row {int(first.iloc[i])}",
+                f"שורה כפולה: זהה לשורה {int(first[i])} ב-{', '.join(labels)}",
+                f"duplicate row: same {', '.join(labels_en)} as row {int(first[i])}",
             )
         )
     return problems

@@ -153,3 +153,25 @@ def test_duplicate_codes_and_store_rows_from_arrow_uniques_equal_the_python_path
     assert frame.equals(tables_slow["programs"]) and frame.dtypes.equals(tables_slow["programs"].dtypes)
     assert len(frame) == int(fast.valid.sum()) and "None" in set(frame["program_name"])
     assert frame["program_name"].iloc[0] == "תוכנית 0" and datasets()["programs"].name == "programs"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_key_codes_find_the_duplicates_and_first_rows_pandas_finds(seed):
+    import pandas as pd
+
+    from ingest.tables import _key_codes
+
+    rng = np.random.default_rng(seed)
+    n = 5000
+    columns = [rng.integers(0, m, n) for m in (3, 40, 30)[: 1 + seed % 3]]
+    keys = _key_codes(columns)
+    frame = pd.DataFrame({f"k{j}": c for j, c in enumerate(columns)})
+    assert (keys == frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()).all()
+    new = np.r_[True, keys[1:] > np.maximum.accumulate(keys)[:-1]]
+    expected = frame.duplicated(keep="first").to_numpy()
+    assert (~new == expected).all() and expected.sum() > 100
+    rows = np.arange(n) + 2
+    frame["_row"] = rows
+    first = frame.groupby(list(frame.columns[:-1]), sort=False)["_row"].transform("first").to_numpy()
+    assert (rows[np.flatnonzero(new)][keys] == first).all()
+    assert len(_key_codes([])) == 0
