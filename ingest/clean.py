@@ -195,13 +195,20 @@ def clean_rows(raw: RawSheet, shape: Shape, ctx: Context, start: int) -> CleanRo
         codes, uniques = pd.factorize(grid[:, j], use_na_sentinel=True)
         factors[j] = (codes, uniques)
         header = shape.headers[j]
+        flags_blank = np.ones(len(uniques) + 1, dtype=bool)  # the last slot is the NA sentinel (-1)
+        flags_total = np.zeros(len(uniques) + 1, dtype=bool)
+        if len(uniques) >= V.FAST_PATH_MIN and infer_dtype(uniques, skipna=False) in _NO_TEXT:
+            # Dates or numbers only (a long column of them): none is blank (pd.factorize took out
+            # None and NaN) and none is text, so none is a header or a totals label.
+            texts[j], plains[j] = None, np.zeros(len(uniques), dtype=bool)
+            flags_blank[:-1] = False
+            blank &= flags_blank[codes]
+            continue
         # Plain text (V.plain_text_mask: most cells of a long free-text column) is neither blank
         # nor padded: it is a totals row only as a repeated header or a totals label, and only
         # the few that start like one need the Python checks below.
         strings = texts[j] = V.arrow_strings(uniques) if len(uniques) >= V.FAST_PATH_MIN else None
         plain = plains[j] = V.plain_text_mask(uniques, strings)
-        flags_blank = np.ones(len(uniques) + 1, dtype=bool)  # the last slot is the NA sentinel (-1)
-        flags_total = np.zeros(len(uniques) + 1, dtype=bool)
         slow = ~plain
         if plain.any():
             flags_blank[:-1][plain] = False
@@ -240,7 +247,9 @@ def clean_rows(raw: RawSheet, shape: Shape, ctx: Context, start: int) -> CleanRo
         codes, uniques = factors[j]
         kept_codes = codes[idx]
         # clean_text keeps plain text as is; error values and over-long text still go to the guard
-        identity = plains[j] & ~V.cell_error_mask(uniques, texts[j]) if col.type == "text" else None
+        identity = None
+        if col.type == "text":
+            identity = plains[j] & ~V.cell_error_mask(uniques, texts[j]) if plains[j].any() else plains[j]
         memo = None if ctx.conversions is None else ctx.conversions.setdefault((col.type, col.categories), {})
         out_uniques, bad = V.convert_uniques(kept_codes, uniques, _converter(col, ctx), identity, memo)
         errors = V.rows_with_errors(kept_codes, bad)
@@ -429,6 +438,10 @@ def _joinable(parts: list[CleanRows], names: list[str]) -> bool:
 
 
 _NUMBERS = (bool, int, float)
+# pandas infer_dtype kinds that hold no str at all (dates, times, numbers, booleans)
+_NO_TEXT = frozenset(
+    {"floating", "integer", "mixed-integer-float", "boolean", "date", "datetime", "time", "timedelta"}
+)
 _SINGLE_TYPE = frozenset({"string", "date", "empty"})  # pandas infer_dtype: only values of one type
 
 

@@ -175,3 +175,56 @@ def test_key_codes_find_the_duplicates_and_first_rows_pandas_finds(seed):
     first = frame.groupby(list(frame.columns[:-1]), sort=False)["_row"].transform("first").to_numpy()
     assert (rows[np.flatnonzero(new)][keys] == first).all()
     assert len(_key_codes([])) == 0
+
+
+def test_clean_rows_fast_paths_equal_the_per_value_python(tmp_path, monkeypatch):
+    import dataclasses
+    import datetime as dt
+
+    from ingest import clean as C
+    from ingest.localities import LocalityResolver
+    from ingest.pipeline import _context, person_secret
+    from ingest.reading import RawSheet
+    from ingest.shape import recognise
+    from store import Store
+    from store.reference import load_reference
+
+    header = ["יישוב", "שם התוכנית", "גוף מפעיל", "תאריך התחלה", "מספר משתתפים", "סטטוס", "עדכון אחרון"]
+    rows: list[list[object]] = [header]
+    for i in range(2400):
+        name: object = f"תוכנית {i}" if i % 7 else f"  תוכנית  {i}"  # some need cleaning
+        day: object = dt.date(2016, 1, 1) + dt.timedelta(days=i % 1500)
+        count: object = float(i % 700) if i % 11 else -float(i % 5)  # -0.0 and below the minimum
+        if i % 300 == 1:
+            name, day = "#N/A", "32/13/2020"  # an error value, a date that is none
+        if i % 450 == 2:
+            day = None  # an empty cell
+        # dates only (with empty cells): the column's distinct values hold no text
+        updated = dt.datetime(2024, 1, 1) + dt.timedelta(days=i % 600) if i % 13 else None
+        rows.append([["ערד", "דימונה", "ק. גת"][i % 3], name, "רשות", day, count, "פעילה", updated])
+        if i == 1500:
+            rows.append([None] * 7)
+            rows.append([None] * 6 + [dt.datetime(2024, 5, 1)])  # only a date: not an empty row
+    rows.append(['סה"כ', None, None, None, 123456.0, None, None])
+    raw = RawSheet("תוכניות", rows)
+    kinds: list[str] = []
+    infer = C.infer_dtype
+    monkeypatch.setattr(C, "infer_dtype", lambda values, **kw: kinds.append(infer(values, **kw)) or kinds[-1])
+    results = []
+    with Store(tmp_path / "s.duckdb") as store:
+        load_reference(store)
+        for fast_from in (V.FAST_PATH_MIN, 10**9):
+            monkeypatch.setattr(V, "FAST_PATH_MIN", fast_from)
+            ctx, _ = _context("f.xlsx", LocalityResolver.from_store(store), person_secret(store), None, None)
+            shape = recognise(raw.rows, raw.name, None)
+            results.append(C.clean_sheet(raw, shape, ctx))
+    fast, slow = results
+    assert {"datetime", "floating"} <= set(kinds) & C._NO_TEXT  # the fast path was taken
+    assert fast.skipped_totals == slow.skipped_totals == 1
+    assert fast.source_rows.tolist() == slow.source_rows.tolist() and len(fast) == 2401
+    assert fast.valid.tolist() == slow.valid.tolist() and 0 < fast.valid.sum() < 2400
+    for name in fast.columns:
+        assert [repr(v) for v in fast.columns[name]] == [repr(v) for v in slow.columns[name]], name
+    assert [dataclasses.astuple(p) for p in fast.problems] == [dataclasses.astuple(p) for p in slow.problems]
+    assert {p.column for p in fast.problems} >= {"שם התוכנית", "תאריך התחלה", "מספר משתתפים"}
+    assert sum(v is None for v in fast.columns["last_updated"]) > 100
