@@ -9,8 +9,10 @@ directly with a fixed seed, realistic row counts per dataset), then measures in 
   (b) metrics.engine.attainment(store) — the full table, every goal and period, into a DataFrame,
   (c) the same attainment computed with pandas on DataFrames already loaded in memory (the load
       time is reported separately and not counted).
-Targets: (b) <= 3 × (a) and (c) / (b) >= 5. Medians of --repeat runs. The pandas result is also
-checked against the engine's (values and statuses), so (c) is the same computation.
+Targets: (b) <= 3 × (a) and (c) / (b) >= 5. Medians of --repeat runs; (a) and (b) are run in
+turns (a, b, a, b, ...), and each is also reported repeated alone, back to back (see in_turns).
+The pandas result is also checked against the engine's (values and statuses), so (c) is the same
+computation.
 """
 
 from __future__ import annotations
@@ -586,6 +588,35 @@ def timed(fn: Callable[[], object], repeat: int, name: str = "") -> tuple[float,
     return statistics.median(times), result
 
 
+def in_turns(
+    steps: dict[str, Callable[[], object]], repeat: int
+) -> tuple[dict[str, float], dict[str, object]]:
+    """Median wall time of each step, the steps run in turns (a, b, a, b, ...).
+
+    Side by side in the strict sense: both steps see the same machine, and neither runs right
+    after itself. Run back to back, the small pass finds its data and plan in the CPU caches
+    from its own previous run, which a real page never does (the table before it evicts them);
+    the engine's ~15 MB of output leaves it nothing to find. Medians per step; CPU time and page
+    faults are kept in CPU and FAULTS as `timed` does.
+    """
+    times: dict[str, list[float]] = {n: [] for n in steps}
+    cpu: dict[str, list[float]] = {n: [] for n in steps}
+    faults: dict[str, int] = dict.fromkeys(steps, 0)
+    results: dict[str, object] = {}
+    for _ in range(repeat):
+        for name, fn in steps.items():
+            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            t0, c0 = time.perf_counter(), time.process_time()
+            results[name] = fn()
+            times[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+            faults[name] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+    for name in steps:
+        CPU[name] = statistics.median(cpu[name])
+        FAULTS[name] = faults[name] / max(repeat, 1)
+    return {n: statistics.median(t) for n, t in times.items()}, results
+
+
 def compare(engine: pd.DataFrame, pandas_df: pd.DataFrame) -> int:
     """Rows where the pandas computation disagrees with the engine (value or status)."""
     a = engine.set_index(["locality_code", "goal", "period"])[["value", "status"]]
@@ -627,8 +658,13 @@ def main() -> int:
     print("  " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 
     store.query_df(ONE_PASS_SQL)  # warm the file cache for everyone
-    t_pass, _ = timed(lambda: store.query_df(ONE_PASS_SQL), args.repeat, "pass")
-    t_att, att = timed(lambda: attainment(store, as_of=AS_OF), args.repeat, "engine")
+    # each step repeated alone first (the way earlier rounds measured), then the two in turns,
+    # which is what the target is judged on
+    alone_pass, _ = timed(lambda: store.query_df(ONE_PASS_SQL), args.repeat, "pass")
+    alone_att, _ = timed(lambda: attainment(store, as_of=AS_OF), args.repeat, "engine")
+    steps = {"pass": lambda: store.query_df(ONE_PASS_SQL), "engine": lambda: attainment(store, as_of=AS_OF)}
+    medians, results = in_turns(steps, args.repeat)
+    t_pass, t_att, att = medians["pass"], medians["engine"], results["engine"]
     t0 = time.perf_counter()
     frames = load_frames(store)
     t_load = time.perf_counter() - t0
@@ -642,12 +678,16 @@ def main() -> int:
     reference = engine.attainment_sql(store, as_of=AS_OF)
     differ = _differing_rows(att, reference)  # type: ignore[arg-type]
     print(f"engine vs the readable query (attainment_sql): {differ} rows differ")
-    print(f"median of {args.repeat} runs:")
+    print(f"median of {args.repeat} runs ((a) and (b) in turns):")
     print(f"  (a) one DuckDB aggregation pass over all rows : {t_pass * 1000:8.1f} ms")
     print(f"  (b) full attainment table (engine)            : {t_att * 1000:8.1f} ms")
     print(f"  (c) same computation in pandas (compute only) : {t_pd * 1000:8.1f} ms")
     print(f"      loading the tables into pandas (not in c) : {t_load * 1000:8.1f} ms")
-    print(f"  (b)/(a) = {t_att / t_pass:.2f}  (target <= 3)")
+    print(f"  (b)/(a) = {t_att / t_pass:.2f}  (target <= 3; (a) and (b) run in turns)")
+    print(
+        f"      each repeated alone instead: (a) {alone_pass * 1000:.1f} ms, (b) {alone_att * 1000:.1f} ms,"
+        f" (b)/(a) = {alone_att / alone_pass:.2f}"
+    )
     print(f"  (c)/(b) = {t_pd / t_att:.1f}  (target >= 5)")
     # CPU time is steadier than wall time on a busy machine (the targets are judged on wall time).
     pass_cpu, att_cpu, pd_cpu = CPU["pass"], CPU["engine"], CPU["pandas"]
