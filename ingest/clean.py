@@ -148,6 +148,7 @@ class CleanRows:
     factors: dict[str, tuple[np.ndarray, np.ndarray]]
     columns: dict[str, np.ndarray]  # column -> converted values, factors[c][1][factors[c][0]]
     raw_uniques: dict[str, np.ndarray]  # column -> the distinct raw values (pd.factorize's)
+    raw_kinds: dict[str, str]  # column -> pandas infer_dtype of raw_uniques
     converted: dict[str, list[Problem]]  # column -> problems of conversion, in row order
     below_min: dict[str, list[Problem]]  # column -> values below the column's minimum
     resolutions: dict[str, Resolution]
@@ -191,13 +192,15 @@ def clean_rows(raw: RawSheet, shape: Shape, ctx: Context, start: int) -> CleanRo
     label_columns = set(sorted(shape.mapping)[:2])
     plains: dict[int, np.ndarray] = {}
     texts: dict[int, object] = {}  # column -> its distinct values as Arrow strings (long columns)
+    kinds: dict[int, str] = {}
     for j in shape.mapping:
         codes, uniques = pd.factorize(grid[:, j], use_na_sentinel=True)
         factors[j] = (codes, uniques)
+        kinds[j] = infer_dtype(uniques)  # (no NA among them: pd.factorize took it out)
         header = shape.headers[j]
         flags_blank = np.ones(len(uniques) + 1, dtype=bool)  # the last slot is the NA sentinel (-1)
         flags_total = np.zeros(len(uniques) + 1, dtype=bool)
-        if len(uniques) >= V.FAST_PATH_MIN and infer_dtype(uniques, skipna=False) in _NO_TEXT:
+        if len(uniques) >= V.FAST_PATH_MIN and kinds[j] in _NO_TEXT:
             # Dates or numbers only (a long column of them): none is blank (pd.factorize took out
             # None and NaN) and none is text, so none is a header or a totals label.
             texts[j], plains[j] = None, np.zeros(len(uniques), dtype=bool)
@@ -312,6 +315,7 @@ def clean_rows(raw: RawSheet, shape: Shape, ctx: Context, start: int) -> CleanRo
         column_factors,
         columns,
         {name: factors[j][1] for j, name in shape.mapping.items()},
+        {name: kinds[j] for j, name in shape.mapping.items()},
         converted_problems,
         low_problems,
         resolutions,
@@ -387,7 +391,9 @@ def join_cleaned(raw: RawSheet, shape: Shape, ctx: Context, parts: list[CleanRow
             columns[col.name] = np.full(m, None, dtype=object)
         if not col.required or col.name not in header_of:
             continue
-        if col.name in column_factors:  # per distinct value: the same test, once per value
+        if col.name in arrow_uniques:  # text in every used slot: only empty cells are empty
+            empty = column_factors[col.name][0] < 0
+        elif col.name in column_factors:  # per distinct value: the same test, once per value
             codes, uniques = column_factors[col.name]
             empty = pd.isna(uniques)[codes]
         else:
@@ -433,7 +439,11 @@ def _joinable(parts: list[CleanRows], names: list[str]) -> bool:
             return False
         dropped |= part.localities_dropped
     return all(
-        _same_representatives(parts[0].raw_uniques[n], p.raw_uniques[n]) for p in parts[1:] for n in names
+        _same_representatives(
+            parts[0].raw_uniques[n], p.raw_uniques[n], (parts[0].raw_kinds[n], p.raw_kinds[n])
+        )
+        for p in parts[1:]
+        for n in names
     )
 
 
@@ -445,13 +455,16 @@ _NO_TEXT = frozenset(
 _SINGLE_TYPE = frozenset({"string", "date", "empty"})  # pandas infer_dtype: only values of one type
 
 
-def _same_representatives(first: np.ndarray, later: np.ndarray) -> bool:
+def _same_representatives(first: np.ndarray, later: np.ndarray, kinds: tuple[str, str] | None = None) -> bool:
     """Whether no distinct value of `later` equals one of `first` of another type or sign.
 
     pd.factorize takes equal values as one (True == 1 == 1.0, 0.0 == -0.0) and keeps the one it
     saw first: a whole column converts (and reports) the representative of the earlier range.
+    `kinds`: infer_dtype of both, when known already.
     """
-    if not len(first) or not len(later) or {infer_dtype(first), infer_dtype(later)} & _SINGLE_TYPE:
+    if not len(first) or not len(later):
+        return True
+    if set(kinds or (infer_dtype(first), infer_dtype(later))) & _SINGLE_TYPE:
         return True
     seen = {v: v for v in first.tolist() if type(v) in _NUMBERS}
     for v in later.tolist():

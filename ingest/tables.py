@@ -44,7 +44,16 @@ class Factored:
     arrow: pa.Array | None = None
 
 
+@dataclass(frozen=True)
+class Empty:
+    """A column of `length` empty values (a column the sheet does not have)."""
+
+    length: int
+
+
 def _arrow_array(values: object, kind: str) -> pa.Array:
+    if isinstance(values, Empty):
+        return pa.nulls(values.length, type=_ARROW[kind])
     if isinstance(values, Factored) and values.arrow is not None and kind == "str":
         # Gathered in Arrow: no Python string is touched (code -1, an empty cell, gives a null).
         return values.arrow.take(pa.array(values.codes, type=pa.int64(), mask=values.codes < 0))
@@ -106,6 +115,8 @@ def _column(clean: CleanSheet, name: str, mask: np.ndarray) -> object:
     if name in clean.factors:
         codes, uniques = clean.factors[name]
         return Factored(codes[mask], uniques, clean.arrow_uniques.get(name))
+    if not clean.has_column(name):  # (join_cleaned's placeholder: all None)
+        return Empty(int(np.count_nonzero(mask)))
     return clean.columns[name][mask]
 
 

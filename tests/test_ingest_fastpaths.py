@@ -228,3 +228,19 @@ def test_clean_rows_fast_paths_equal_the_per_value_python(tmp_path, monkeypatch)
     assert [dataclasses.astuple(p) for p in fast.problems] == [dataclasses.astuple(p) for p in slow.problems]
     assert {p.column for p in fast.problems} >= {"שם התוכנית", "תאריך התחלה", "מספר משתתפים"}
     assert sum(v is None for v in fast.columns["last_updated"]) > 100
+
+
+def test_a_column_the_sheet_lacks_is_the_same_empty_column():
+    import pyarrow as pa
+
+    from ingest import tables as T
+
+    for kind, arrow_type in T._ARROW.items():
+        empty = T._arrow_array(T.Empty(4), kind)
+        assert empty.equals(T._arrow_array(np.array([None] * 4, dtype=object), kind)), kind
+        assert empty.type == arrow_type and empty.null_count == 4 and isinstance(empty, pa.Array)
+    frame = T.typed_frame(
+        {"flag": (T.Empty(2), "bool"), "day": (T.Empty(2), "date"), "n": (T.Empty(2), "int")}
+    )
+    assert [str(t) for t in frame.dtypes] == ["boolean", "datetime64[ms]", "Int64"]
+    assert frame.isna().all().all() and len(frame) == 2
