@@ -675,10 +675,21 @@ def _filled(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
+# The frame's label columns (names, goal and period texts) repeated along the table, by layout:
+# they depend on the goals, the periods and the authorities in scope, never on a value, so a
+# page that draws the same table again (the dashboard reruns its script on every click) gets them
+# ready. Arrow arrays are immutable: frames share them safely.
+_LABELS: dict[tuple, dict[str, pa.Array]] = {}
+_LABELS_LOCK = threading.Lock()
+_LABELS_KEPT = 4  # layouts kept (~10 MB each at national scale)
+
+
 def _cells_frame(cells: dict[str, np.ndarray], catalog: Catalog, authorities: list[tuple]) -> pd.DataFrame:
     """The tidy frame from the grid's columns: texts attached from small lookups by position.
 
-    Built as one Arrow table and converted once: far cheaper than thirty pandas Series.
+    Built as one Arrow table and converted once: far cheaper than thirty pandas Series. The
+    label columns come from `_LABELS` when the table's layout was drawn before (building them
+    is more than half of this function's time).
     """
     goal_order, half, years = cells["goal_order"], cells["half"], cells["year"]
     n = len(goal_order)
@@ -692,31 +703,48 @@ def _cells_frame(cells: dict[str, np.ndarray], catalog: Catalog, authorities: li
     n_gp = int(np.argmax(code != code[0])) or n if n else 0
     repeat = n // n_gp if n_gp else 0
     scope = code[::n_gp] if n_gp else code[:0]
-    codes = np.array([a[0] for a in authorities], dtype=np.int64)
-    by_code = np.argsort(codes)
-    found = np.minimum(np.searchsorted(codes, scope, sorter=by_code), max(len(codes) - 1, 0))
-    position = by_code[found] if len(codes) else np.full(len(scope), -1)
-    position = np.where(codes[position] == scope, position, -1) if len(codes) else position
-    position = np.repeat(position, n_gp)
-    texts: dict[str, tuple[Sequence[object], np.ndarray]] = {
-        "locality_name": ([a[1] for a in authorities], position),
-        "locality_name_en": ([a[2] for a in authorities], position),
-        "goal": ([g.id for g in goals], goal_order),
-        "label_he": ([g.label_he for g in goals], goal_order),
-        "label_en": ([g.label_en for g in goals], goal_order),
-        "unit": ([g.unit for g in goals], goal_order),
-        "pace": ([g.pace for g in goals], goal_order),
-        "target_op": ([g.target.op for g in goals], goal_order),
-        "period": (labels, 3 * (years.astype(np.int64) - first) + half),
-        "period_kind": (["year", "half_year"], np.minimum(half, 1)),
+    per_gp = ("goal", "label_he", "label_en", "unit", "pace", "target_op", "period", "period_kind")
+    layout = (
+        tuple((g.id, g.label_he, g.label_en, g.unit, g.pace, g.target.op) for g in goals),
+        tuple(authorities),
+        goal_order[:n_gp].tobytes(),
+        years[:n_gp].tobytes(),
+        half[:n_gp].tobytes(),
+        scope.tobytes(),
+        n,
+    )
+    with _LABELS_LOCK:
+        kept = _LABELS.get(layout)
+    texts = {
         "status": (rules.STATUSES, cells["status"]),
         "target_source": (grid.TARGET_SOURCES, cells["target_source"]),
         "reason": (grid.REASONS, cells["reason"]),
     }
-    per_gp = ("goal", "label_he", "label_en", "unit", "pace", "target_op", "period", "period_kind")
+    if kept is None:
+        codes = np.array([a[0] for a in authorities], dtype=np.int64)
+        by_code = np.argsort(codes)
+        found = np.minimum(np.searchsorted(codes, scope, sorter=by_code), max(len(codes) - 1, 0))
+        position = by_code[found] if len(codes) else np.full(len(scope), -1)
+        position = np.where(codes[position] == scope, position, -1) if len(codes) else position
+        position = np.repeat(position, n_gp)
+        texts |= {
+            "locality_name": ([a[1] for a in authorities], position),
+            "locality_name_en": ([a[2] for a in authorities], position),
+            "goal": ([g.id for g in goals], goal_order),
+            "label_he": ([g.label_he for g in goals], goal_order),
+            "label_en": ([g.label_en for g in goals], goal_order),
+            "unit": ([g.unit for g in goals], goal_order),
+            "pace": ([g.pace for g in goals], goal_order),
+            "target_op": ([g.target.op for g in goals], goal_order),
+            "period": (labels, 3 * (years.astype(np.int64) - first) + half),
+            "period_kind": (["year", "half_year"], np.minimum(half, 1)),
+        }
+    built: dict[str, pa.Array] = {}
     arrays = []
     for c in OUTPUT_COLUMNS:
-        if c in texts:
+        if kept is not None and c in kept:
+            arrays.append(kept[c])
+        elif c in texts:
             values, index = texts[c]
             index = np.asarray(index, dtype=np.int64)
             if c in per_gp and repeat > 1:
@@ -725,8 +753,15 @@ def _cells_frame(cells: dict[str, np.ndarray], catalog: Catalog, authorities: li
             positions = pa.array(index, mask=missing) if missing.any() else pa.array(index)
             column = pa.array(list(values), pa.large_string()).take(positions)
             arrays.append(pa.concat_arrays([column] * repeat) if c in per_gp and repeat > 1 else column)
+            if c in per_gp or c in ("locality_name", "locality_name_en"):
+                built[c] = arrays[-1]
         else:
             arrays.append(pa.array(cells[c]))
+    if kept is None:
+        with _LABELS_LOCK:
+            if len(_LABELS) >= _LABELS_KEPT:
+                _LABELS.pop(next(iter(_LABELS)))  # the oldest layout
+            _LABELS[layout] = built
     table = pa.Table.from_arrays(arrays, names=list(OUTPUT_COLUMNS))
     return table.to_pandas(date_as_object=False, split_blocks=True)
 
