@@ -665,6 +665,13 @@ def main() -> int:
     steps = {"pass": lambda: store.query_df(ONE_PASS_SQL), "engine": lambda: attainment(store, as_of=AS_OF)}
     medians, results = in_turns(steps, args.repeat)
     t_pass, t_att, att = medians["pass"], medians["engine"], results["engine"]
+    # the engine keeps the frame's label columns between calls by layout (engine._LABELS): the
+    # same in turns, the labels rebuilt on every call, as a first page run or a new layout has it
+    cold = {"pass": steps["pass"], "engine": lambda: (engine._LABELS.clear(), attainment(store, as_of=AS_OF))}
+    measured = dict(CPU), dict(FAULTS)
+    cold_medians, _ = in_turns(cold, args.repeat)
+    CPU.update(measured[0])  # the CPU time and faults printed are the judged pair's
+    FAULTS.update(measured[1])
     t0 = time.perf_counter()
     frames = load_frames(store)
     t_load = time.perf_counter() - t0
@@ -687,6 +694,11 @@ def main() -> int:
     print(
         f"      each repeated alone instead: (a) {alone_pass * 1000:.1f} ms, (b) {alone_att * 1000:.1f} ms,"
         f" (b)/(a) = {alone_att / alone_pass:.2f}"
+    )
+    cold_pass, cold_att = cold_medians["pass"], cold_medians["engine"]
+    print(
+        f"      labels rebuilt on every call (a first page run): (a) {cold_pass * 1000:.1f} ms,"
+        f" (b) {cold_att * 1000:.1f} ms, (b)/(a) = {cold_att / cold_pass:.2f}"
     )
     print(f"  (c)/(b) = {t_pd / t_att:.1f}  (target >= 5)")
     # CPU time is steadier than wall time on a busy machine (the targets are judged on wall time).
