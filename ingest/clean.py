@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -19,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from pandas.api.types import infer_dtype
 
 from ingest import values as V
@@ -65,9 +63,6 @@ class CleanSheet:
     # None), where cleaning had them so: equal to factors[c][1] at every code the column uses.
     # Lets the store rows and the duplicate check skip turning a column of names into Arrow.
     arrow_uniques: dict[str, pa.Array] = field(default_factory=dict)
-    # key column -> pc.dictionary_encode of its arrow_uniques, started by join_cleaned in a thread
-    # (Arrow releases the GIL: it runs while the join finishes), for the duplicate check.
-    encodings: dict[str, Background] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.source_rows)
@@ -339,25 +334,20 @@ def join_cleaned(raw: RawSheet, shape: Shape, ctx: Context, parts: list[CleanRow
     names = list(shape.mapping.values())
     if len(parts) > 1 and not _joinable(parts, names):
         return None
-    arrow_uniques = {  # aligned with _join_factors' uniques: the parts' one after the other
-        n: _concat([p.arrow_uniques[n] for p in parts])
-        for n in names
-        if all(n in p.arrow_uniques for p in parts)
-    }
-    # The duplicate check encodes long key columns of text: start it now, on the other core.
-    encodings = {
-        n: Background(pc.dictionary_encode, arrow_uniques[n])
-        for n in ds.key
-        if n in arrow_uniques and len(arrow_uniques[n]) >= ENCODE_AHEAD_MIN
-    }
     if len(parts) == 1:
         source_rows, valid = parts[0].source_rows, parts[0].valid
         columns, column_factors = dict(parts[0].columns), dict(parts[0].factors)
+        arrow_uniques = dict(parts[0].arrow_uniques)
     else:
         source_rows = np.concatenate([p.source_rows for p in parts])
         valid = np.concatenate([p.valid for p in parts])
         columns = {n: np.concatenate([p.columns[n] for p in parts]) for n in names}
         column_factors = {n: _join_factors([p.factors[n] for p in parts]) for n in names}
+        arrow_uniques = {  # aligned with _join_factors' uniques: the parts' one after the other
+            n: pa.concat_arrays([p.arrow_uniques[n] for p in parts])
+            for n in names
+            if all(n in p.arrow_uniques for p in parts)
+        }
     problems: list[Problem] = []
     for n in names:  # each column's problems in row order, as one pass over the column gives them
         problems.extend(q for p in parts for q in p.converted.get(n, ()))
@@ -436,35 +426,7 @@ def join_cleaned(raw: RawSheet, shape: Shape, ctx: Context, parts: list[CleanRow
         frozenset(present),
         column_factors,
         arrow_uniques,
-        encodings,
     )
-
-
-ENCODE_AHEAD_MIN = 20_000  # distinct values from which encoding them in a thread pays for the thread
-
-
-class Background:
-    """`fn(*args)` computed in a daemon thread; `result()` waits for it (and raises its error)."""
-
-    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
-        self._out: list[Any] = []
-        self._error: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                self._out.append(fn(*args))
-            except BaseException as exc:  # raised in the caller by result()
-                self._error.append(exc)
-
-        self._thread = threading.Thread(target=run, name="ingest-encode", daemon=True)
-        self._thread.start()
-
-    def result(self) -> Any:
-        """The value, once computed."""
-        self._thread.join()
-        if self._error:
-            raise self._error[0]
-        return self._out[0]
 
 
 def _joinable(parts: list[CleanRows], names: list[str]) -> bool:
@@ -511,10 +473,6 @@ def _same_representatives(first: np.ndarray, later: np.ndarray, kinds: tuple[str
             if type(w) is not type(v) or repr(w) != repr(v):
                 return False
     return True
-
-
-def _concat(arrays: list[pa.Array]) -> pa.Array:
-    return arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
 
 
 def _join_factors(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

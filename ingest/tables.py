@@ -313,8 +313,7 @@ def _text_codes(clean: CleanSheet, name: str) -> np.ndarray:
         # The same codes as factorizing the texts below, by Arrow's hash table (the empty cells'
         # slot is the text 'None', as str(None) gives there).
         codes = clean.factors[name][0]
-        pending = clean.encodings.get(name)
-        encoded = pending.result() if pending is not None else pc.dictionary_encode(clean.arrow_uniques[name])
+        encoded = pc.dictionary_encode(clean.arrow_uniques[name])
         none = pc.index(encoded.dictionary, "None").as_py()
         slots = np.append(encoded.indices.to_numpy(), none if none >= 0 else len(encoded.dictionary))
         return slots[codes]

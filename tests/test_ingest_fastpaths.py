@@ -106,10 +106,7 @@ def _objects(values: list) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("ahead", [False, True])
-def test_duplicate_codes_and_store_rows_from_arrow_uniques_equal_the_python_path(
-    tmp_path, monkeypatch, ahead
-):
+def test_duplicate_codes_and_store_rows_from_arrow_uniques_equal_the_python_path(tmp_path):
     import dataclasses
 
     import pyarrow as pa
@@ -134,8 +131,6 @@ def test_duplicate_codes_and_store_rows_from_arrow_uniques_equal_the_python_path
             name = "None"  # the text 'None' (the empty cells' slot in the duplicate key)
         rows.append([["ערד", "דימונה", "ק. גת"][i % 3], name, ["רשות", "עמותה"][i % 2], "פעילה"])
     raw = RawSheet("תוכניות", rows)
-    # ahead: the names are encoded in a thread from the join on (as a long column's are)
-    monkeypatch.setattr(C, "ENCODE_AHEAD_MIN", 1 if ahead else 10**9)
     with Store(tmp_path / "s.duckdb") as store:
         load_reference(store)
         ctx, _ = _context("f.xlsx", LocalityResolver.from_store(store), person_secret(store), None, None)
@@ -145,7 +140,6 @@ def test_duplicate_codes_and_store_rows_from_arrow_uniques_equal_the_python_path
     assert set(fast.arrow_uniques) == {"program_name"} and isinstance(
         fast.arrow_uniques["program_name"], pa.Array
     )
-    assert set(fast.encodings) == ({"program_name"} if ahead else set())
     a, b = T._text_codes(fast, "program_name"), T._text_codes(slow, "program_name")
     assert (a[:, None] == a[None, :]).tolist() == (b[:, None] == b[None, :]).tolist()
     problems_fast, problems_slow = (
