@@ -344,7 +344,7 @@ def join_cleaned(raw: RawSheet, shape: Shape, ctx: Context, parts: list[CleanRow
         columns = {n: np.concatenate([p.columns[n] for p in parts]) for n in names}
         column_factors = {n: _join_factors([p.factors[n] for p in parts]) for n in names}
         arrow_uniques = {  # aligned with _join_factors' uniques: the parts' one after the other
-            n: pa.concat_arrays([p.arrow_uniques[n] for p in parts])
+            n: pa.concat_arrays([p.arrow_uniques[n] for p in parts], memory_pool=V.ARROW_POOL)
             for n in names
             if all(n in p.arrow_uniques for p in parts)
         }

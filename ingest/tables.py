@@ -20,7 +20,7 @@ from pandas.api.types import infer_dtype
 from ingest.clean import CleanSheet, cell_value
 from ingest.problems import MASK, Problem
 from ingest.registry import Dataset
-from ingest.values import Period
+from ingest.values import ARROW_POOL, Period
 
 _ARROW = {
     "int": pa.int64(),
@@ -53,31 +53,39 @@ class Empty:
 
 def _arrow_array(values: object, kind: str) -> pa.Array:
     if isinstance(values, Empty):
-        return pa.nulls(values.length, type=_ARROW[kind])
+        return pa.nulls(values.length, type=_ARROW[kind], memory_pool=ARROW_POOL)
     if isinstance(values, Factored) and values.arrow is not None and kind == "str":
         # Gathered in Arrow: no Python string is touched (code -1, an empty cell, gives a null).
-        return values.arrow.take(pa.array(values.codes, type=pa.int64(), mask=values.codes < 0))
+        indices = pa.array(values.codes, type=pa.int64(), mask=values.codes < 0, memory_pool=ARROW_POOL)
+        return pc.take(values.arrow, indices, memory_pool=ARROW_POOL)
     if isinstance(values, Factored) and 4 * len(values.uniques) > len(values.codes):
         values = values.uniques[values.codes]  # mostly distinct (names): gathering would only add a copy
     if isinstance(values, Factored):
         # Convert each distinct value once, then gather: cheap for any number of rows.
         codes = np.where(values.codes < 0, len(values.uniques) - 1, values.codes)
-        uniques = pa.array(values.uniques.tolist(), type=_ARROW[kind], from_pandas=True)
-        return uniques.take(pa.array(codes, type=pa.int64()))
+        uniques = pa.array(
+            values.uniques.tolist(), type=_ARROW[kind], from_pandas=True, memory_pool=ARROW_POOL
+        )
+        return pc.take(
+            uniques, pa.array(codes, type=pa.int64(), memory_pool=ARROW_POOL), memory_pool=ARROW_POOL
+        )
     if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and kind == "int":
-        return pa.array(values, type=_ARROW[kind])  # row numbers: no Python objects at all
+        return pa.array(values, type=_ARROW[kind], memory_pool=ARROW_POOL)  # row numbers: no Python objects
     vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    return pa.array(vals, type=_ARROW[kind], from_pandas=True)
+    return pa.array(vals, type=_ARROW[kind], from_pandas=True, memory_pool=ARROW_POOL)
 
 
 def typed_frame(columns: dict[str, tuple[object, str]]) -> pd.DataFrame:
     """A frame with store-friendly dtypes (Int64, boolean, datetime64, float, str) built via Arrow."""
     arrays, names = [], []
     for name, (values, kind) in columns.items():
-        arrays.append(_arrow_array(values, kind))
+        array = _arrow_array(values, kind)
+        if array.type == pa.string():  # as pandas holds text: it would cast it in pyarrow's own pool
+            array = pc.cast(array, pa.large_string(), memory_pool=ARROW_POOL)
+        arrays.append(array)
         names.append(name)
     table = pa.Table.from_arrays(arrays, names=names)
-    return table.to_pandas(types_mapper=_PANDAS.get, date_as_object=False)
+    return table.to_pandas(types_mapper=_PANDAS.get, date_as_object=False, memory_pool=ARROW_POOL)
 
 
 def meeting_id(authority_code: int, day: object, meeting_type: str) -> str:
@@ -313,8 +321,8 @@ def _text_codes(clean: CleanSheet, name: str) -> np.ndarray:
         # The same codes as factorizing the texts below, by Arrow's hash table (the empty cells'
         # slot is the text 'None', as str(None) gives there).
         codes = clean.factors[name][0]
-        encoded = pc.dictionary_encode(clean.arrow_uniques[name])
-        none = pc.index(encoded.dictionary, "None").as_py()
+        encoded = pc.dictionary_encode(clean.arrow_uniques[name], memory_pool=ARROW_POOL)
+        none = pc.index(encoded.dictionary, "None", memory_pool=ARROW_POOL).as_py()
         slots = np.append(encoded.indices.to_numpy(), none if none >= 0 else len(encoded.dictionary))
         return slots[codes]
     if name in clean.factors:

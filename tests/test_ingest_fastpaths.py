@@ -244,3 +244,27 @@ def test_a_column_the_sheet_lacks_is_the_same_empty_column():
     )
     assert [str(t) for t in frame.dtypes] == ["boolean", "datetime64[ms]", "Int64"]
     assert frame.isna().all().all() and len(frame) == 2
+
+
+def test_store_rows_take_arrow_memory_from_malloc_not_pyarrows_default_pool():
+    import pyarrow as pa
+
+    from ingest import tables as T
+
+    default, system = pa.default_memory_pool(), pa.system_memory_pool()
+    assert T.ARROW_POOL.backend_name == "system" != default.backend_name  # (else nothing to tell apart)
+    names = np.array([f"תוכנית {i}" for i in range(20_000)] + [None], dtype=object)
+    codes = np.arange(20_000)
+    columns = {
+        "name": (T.Factored(codes, names, T._arrow_array(names[:-1], "str")), "str"),
+        "kind": (T.Factored(codes % 3, np.array(["a", "b", "c", None], dtype=object)), "str"),
+        "n": (T.Factored(codes % 7, np.array([float(k) for k in range(7)] + [None], dtype=object)), "int"),
+        "row": (codes + 2, "int"),
+        "flag": (T.Empty(20_000), "bool"),
+    }
+    before, before_system = default.bytes_allocated(), system.bytes_allocated()
+    frame = T.typed_frame(columns)
+    assert default.bytes_allocated() - before < 4096  # none of the data lives in pyarrow's pool
+    assert system.bytes_allocated() > before_system + 200_000  # its text does live in malloc's
+    assert frame["name"].iloc[19_999] == "תוכנית 19999" and frame["kind"].tolist()[:4] == ["a", "b", "c", "a"]
+    assert [str(t) for t in frame.dtypes] == ["str", "str", "Int64", "Int64", "boolean"]
