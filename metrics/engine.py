@@ -759,7 +759,8 @@ def _cells_frame(cells: dict[str, np.ndarray], catalog: Catalog, authorities: li
             arrays.append(pa.array(cells[c]))
     if kept is None:
         with _LABELS_LOCK:
-            if len(_LABELS) >= _LABELS_KEPT:
+            # (another thread may have built this layout meanwhile: then it is only replaced)
+            if layout not in _LABELS and len(_LABELS) >= _LABELS_KEPT:
                 _LABELS.pop(next(iter(_LABELS)))  # the oldest layout
             _LABELS[layout] = built
     table = pa.Table.from_arrays(arrays, names=list(OUTPUT_COLUMNS))

@@ -87,3 +87,15 @@ def test_new_goal_texts_periods_scope_and_names_give_new_labels(sample, tmp_path
         cur.execute("UPDATE authorities SET name = 'שם חדש' WHERE code = ?", [code])
     renamed = attainment(sample, as_of=AS_OF)
     assert set(renamed.loc[renamed["locality_code"] == code, "locality_name"]) == {"שם חדש"}
+
+
+def test_at_most_a_few_layouts_are_kept(sample):
+    engine._LABELS.clear()
+    days = ["2021-06-30", "2022-06-30", "2023-06-30", "2024-06-30", "2025-06-30"]
+    tables = [attainment(sample, as_of=day) for day in days]  # five layouts: five sets of periods
+    assert len(engine._LABELS) == engine._LABELS_KEPT == 4
+    again = attainment(sample, as_of=days[-1])  # the newest is kept, the oldest is not
+    assert _buffer(again, "period") == _buffer(tables[-1], "period")
+    first_again = attainment(sample, as_of=days[0])
+    assert _buffer(first_again, "period") != _buffer(tables[0], "period")
+    pd.testing.assert_frame_equal(first_again, tables[0])
