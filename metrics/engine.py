@@ -710,8 +710,7 @@ def _cells_frame(cells: dict[str, np.ndarray], catalog: Catalog, authorities: li
         goal_order[:n_gp].tobytes(),
         years[:n_gp].tobytes(),
         half[:n_gp].tobytes(),
-        scope.tobytes(),
-        n,
+        scope.tobytes(),  # with the goal-periods, also the table's length
     )
     with _LABELS_LOCK:
         kept = _LABELS.get(layout)
